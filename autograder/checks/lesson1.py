@@ -1,0 +1,192 @@
+"""Checks of lesson 1 — signal preprocessing (``ecglab/preprocess.py``, exercises 1.1-1.8).
+
+Every case compares the student's function with the reference on the same inputs. Inputs are
+seeded random arrays, hand-made edge cases, synthetic ECG and, where the data is present, real
+MIT-BIH windows. Case names and hints are what students read when a case fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..cases import Case, arrays_close, call, same_indices, same_number, same_value
+from ..grader import Context, check
+from . import ecg
+
+
+@check("1.1")
+def to_windows_cases(ctx: Context) -> list[Case]:
+    rng = ctx.rng
+    close = arrays_close(atol=0, rtol=0)
+    return [
+        Case("a signal of exactly three windows", [call(rng.normal(size=3 * 1250), 125)], close),
+        Case("a remainder that must be dropped",
+             [call(rng.normal(size=n), 125) for n in (1250 + 1, 4 * 1250 + 517, 2 * 1250 - 1)], close,
+             hint="only whole windows are kept: len(signal) // window_length of them"),
+        Case("other sampling rates and window lengths",
+             [call(rng.normal(size=5000), 360), call(rng.normal(size=1000), 100, seconds=2.4),
+              call(rng.normal(size=700), 360, seconds=0.7)], close,
+             hint="the window length is round(seconds * fs); int() would cut 251.99999 down to 251"),
+        Case("a signal shorter than one window gives 0 rows",
+             [call(rng.normal(size=1000), 125), call(np.zeros(0), 125)], close,
+             hint="the result still has round(seconds * fs) columns: shape (0, n)"),
+        Case("float32 and integer signals",
+             [call(rng.normal(size=2600).astype(np.float32), 125),
+              call(rng.integers(-500, 500, size=2600).astype(np.int16), 125)], close),
+        Case("ECG records", [call(rec.signal, 125) for _, rec in ecg.signals(ctx.data_dir)], close),
+    ]
+
+
+@check("1.2")
+def normalize_cases(ctx: Context) -> list[Case]:
+    rng = ctx.rng
+    close = arrays_close(atol=1e-6)
+    return [
+        Case("1-D signals", [call(rng.normal(loc, scale, size=n))
+                             for loc, scale, n in ((0, 1, 50), (3, 10, 200), (-7, 0.01, 31))], close),
+        Case("2-D: every row on its own",
+             [call(rng.normal(size=(4, 30)) * np.array([[1], [10], [100], [0.1]])),
+              call(rng.normal(size=(3, 7)) + np.array([[0], [50], [-50]]))], close,
+             hint="take min and max along the last axis only (axis=-1, keepdims=True)"),
+        Case("a constant signal gives zeros, not NaN",
+             [call(np.full(20, 3.5)), call(np.array([[5.0, 5.0, 5.0], [1.0, 2.0, 3.0]])),
+              call(np.array([7.0]))], close,
+             hint="a row whose max equals its min has no range: give 0 there instead of dividing by 0"),
+        Case("negative values", [call(-np.abs(rng.normal(size=40)) - 2)], close),
+        Case("float32 and integer input",
+             [call(rng.normal(size=64).astype(np.float32)),
+              call(rng.integers(-1000, 1000, size=(2, 40)).astype(np.int16))], close,
+             hint="int16 overflows when you subtract; convert to float first"),
+        Case("ECG windows", [call(w) for _, w, _ in ecg.windows(ctx.data_dir)], close),
+    ]
+
+
+@check("1.3")
+def local_maxima_cases(ctx: Context) -> list[Case]:
+    rng = ctx.rng
+    idx = same_indices()
+    return [
+        Case("a small example", [call(np.array([0.0, 2.0, 1.0, 3.0, 2.5, 0.0]))], idx),
+        Case("flat tops: the first sample of a plateau counts",
+             [call(np.array([0.0, 1.0, 1.0, 1.0, 0.0])), call(np.array([0.0, 2.0, 2.0, 1.0, 3.0, 3.0])),
+              call(np.array([1.0, 1.0, 2.0, 2.0, 0.0]))], idx,
+             hint="x[i] > x[i-1] (strictly) and x[i] >= x[i+1] (or equal)"),
+        Case("the first and last samples never count",
+             [call(np.array([5.0, 1.0, 5.0])), call(np.array([3.0, 2.0, 1.0, 0.0])),
+              call(np.array([0.0, 1.0, 2.0]))], idx,
+             hint="only 0 < i < len(x) - 1 can be a local maximum"),
+        Case("very short signals",
+             [call(np.zeros(0)), call(np.array([1.0])), call(np.array([1.0, 2.0]))], idx),
+        Case("random signals", [call(rng.normal(size=n)) for n in (10, 100, 1000)]
+             + [call(rng.integers(0, 4, size=200))], idx),
+        Case("ECG windows", [call(w) for _, w, _ in ecg.windows(ctx.data_dir)], idx),
+    ]
+
+
+@check("1.4")
+def find_r_peaks_cases(ctx: Context) -> list[Case]:
+    idx = same_indices()
+    windows = ecg.windows(ctx.data_dir)
+    return [
+        Case("ECG windows at the default threshold", [call(w) for _, w, _ in windows], idx,
+             hint="normalise the window first: the threshold applies to values in [0, 1]",
+             figure="peaks"),
+        Case("other thresholds",
+             [call(windows[0][1], threshold=t) for t in (0.5, 0.75, 0.95)]
+             + [call(windows[1][1], 0.3)], idx, figure="peaks"),
+        Case("the threshold is inclusive (>=)",
+             [call(np.array([0.0, 10.0, 0.0, 9.0, 0.0, 8.0, 0.0]))], idx,
+             hint="a peak whose normalised value equals the threshold is an R peak"),
+        Case("a window that is not normalised yet",
+             [call(windows[0][1] * 1000 - 300), call(-windows[-1][1])], idx, figure="peaks"),
+        Case("a flat window has no peaks", [call(np.full(1250, 0.7))], idx,
+             hint="a constant window normalises to zeros, which have no local maxima"),
+        Case("a peak at either end is not a local maximum",
+             [call(np.array([10.0, 1.0, 2.0, 1.0, 9.5])), call(np.array([1.0, 2.0, 1.0, 3.0]))], idx),
+    ]
+
+
+@check("1.5")
+def nominal_period_cases(ctx: Context) -> list[Case]:
+    rng = ctx.rng
+    number = same_number(atol=1e-9)
+    annotated = [peaks for _, _, peaks in ecg.windows(ctx.data_dir) if len(peaks) >= 2]
+    return [
+        Case("an odd number of intervals", [call(np.array([10, 110, 190, 300]))], number),
+        Case("an even number of intervals: the median averages the middle two",
+             [call(np.array([0, 100, 250, 300, 420])), call(np.array([3, 10]))], number,
+             hint="np.median of the R-R intervals; not the mean, and not rounded to an int"),
+        Case("an irregular rhythm", [call(np.cumsum(rng.integers(60, 160, size=n))) for n in (5, 12, 31)],
+             number),
+        Case("fewer than two peaks raise ValueError",
+             [call(np.array([], dtype=np.int64)), call(np.array([42]))], number,
+             hint="raise ValueError('...') when there is no R-R interval to measure"),
+        Case("annotated R peaks of ECG windows", [call(p) for p in annotated], number),
+    ]
+
+
+@check("1.6")
+def extract_beats_cases(ctx: Context) -> list[Case]:
+    rng = ctx.rng
+    close = arrays_close(atol=1e-6)
+    windows = ecg.windows(ctx.data_dir)
+    label, w, peaks = windows[0]
+    return [
+        Case("beats in the middle of a window", [call(w, peaks[1:-1], 100.0)], close, figure="beats"),
+        Case("a beat clipped at the end of the window",
+             [call(w, np.array([1200, 1249]), 100.0), call(w, np.array([1100]), 150.0)], close,
+             hint="window[r : r + span] simply stops at the window's end; pad the rest with zeros",
+             figure="beats"),
+        Case("a long period: the beat is cut to `length` samples",
+             [call(w, peaks[:3], 200.0), call(w, peaks[:2], 160.0)], close,
+             hint="take at most `length` samples (187) before normalising", figure="beats"),
+        Case("a short period: zero-padded at the end", [call(w, peaks, 50.0)], close, figure="beats"),
+        Case("round(factor * period) samples per beat",
+             [call(w, peaks[:4], 109.0), call(w, peaks[:4], 104.1667)], close,
+             hint="round(1.2 * 109) = 131 samples: round, don't truncate to 130", figure="beats"),
+        Case("other lengths and factors",
+             [call(w, peaks[:3], 90.0, length=100), call(w, peaks[:3], 90.0, factor=1.0),
+              call(w, peaks[:2], 120.0, 60, 2.0)], close, figure="beats"),
+        Case("no R peaks gives an empty (0, length) array",
+             [call(w, np.array([], dtype=np.int64), 100.0)], close),
+        Case("ECG windows with their annotated R peaks",
+             [call(win, p, float(np.median(np.diff(p))))
+              for _, win, p in windows[1:] if len(p) >= 2]
+             + [call(rng.normal(size=400), np.array([5, 150, 320]), 60.0)], close, figure="beats"),
+    ]
+
+
+@check("1.7")
+def beats_from_signal_cases(ctx: Context) -> list[Case]:
+    close = arrays_close(atol=1e-6)
+    signals = ecg.signals(ctx.data_dir, seconds=40.0)
+    first = signals[0][1].signal
+    flat_middle = first.copy()
+    flat_middle[1250:2500] = flat_middle[1250]
+    one_spike = np.concatenate([first[:1250], np.r_[np.zeros(600), 5.0, np.zeros(649)]])
+    return [
+        Case("ECG signals", [call(rec.signal) for _, rec in signals[:3]], close, figure="beats"),
+        Case("more ECG signals", [call(rec.signal) for _, rec in signals[3:]], close, figure="beats"),
+        Case("a window without two peaks is skipped",
+             [call(flat_middle), call(one_spike)], close,
+             hint="a window with fewer than two R peaks has no period: leave it out"),
+        Case("a signal shorter than 10 s gives an empty (0, 187) array",
+             [call(first[:1000]), call(first[:0])], close,
+             hint="start from a (0, 187) array so that an empty result still has 187 columns"),
+        Case("another threshold and sampling rate",
+             [call(first, threshold=0.6), call(np.repeat(first[:2500], 2), fs=250)], close),
+    ]
+
+
+@check("1.8")
+def aami_class_cases(ctx: Context) -> list[Case]:
+    value = same_value()
+    groups = [("normal and bundle-branch beats (N)", "NLRej"), ("supraventricular ectopic (S)", "AaJS"),
+              ("ventricular ectopic (V)", "VE"), ("fusion (F)", "F"), ("paced and unknown (Q)", "/fQ")]
+    cases = [Case(f"{name}: {' '.join(symbols)}", [call(s) for s in symbols], value,
+                  hint="N: N L R e j; S: A a J S; V: V E; F: F; Q: / f Q")
+             for name, symbols in groups]
+    not_beats = ["+", "~", "|", "!", "x", "[", "]", '"', "Z", "", "NL", "n"]
+    cases.append(Case("annotations that are not beats give None", [call(s) for s in not_beats],
+                      value, hint="rhythm, noise and comment annotations are not beats: return None"))
+    return cases

@@ -1,0 +1,309 @@
+"""Grade a student's ``ecglab`` against the reference, one exercise at a time.
+
+This is the one implementation behind every way of grading: the in-notebook ``check()``, the
+command ``python -m autograder check``, the pytest plugin and nbgrader's autograde (whose check
+cells call ``check()``). For each exercise:
+
+1. the exercise's check (``autograder/checks/lessonN.py``) makes its cases, seeded by the
+   exercise id, so grading the same code twice gives the same points;
+2. the reference computes the expected result of every call, here, in the grader's process;
+3. the student's function runs on the same inputs in a worker process of its own
+   (:mod:`autograder.sandbox`), with the other exercises it calls replaced by the reference;
+4. each case passes or fails as a whole; the exercise scores ``points * passed / cases``.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .cases import Case, Raised, check_raised, show
+from .course import REPO, Course, Exercise, load_course
+from .reference import reference_object
+from .sandbox import WorkerOutcome, run_exercise
+
+CHECKS: dict[str, Callable[["Context"], list[Case]]] = {}
+
+
+def check(exercise_id: str):
+    """Register the case maker of an exercise: ``@check("1.2") def cases(ctx): ...``."""
+
+    def register(make_cases):
+        CHECKS[exercise_id] = make_cases
+        return make_cases
+
+    return register
+
+
+def _load_checks() -> None:
+    from . import checks  # noqa: F401  (registers every lesson's checks)
+
+
+class Context:
+    """What a check may use to make its cases: a seeded random generator and ECG windows."""
+
+    def __init__(self, exercise: Exercise, data_dir: str | os.PathLike | None = None):
+        self.exercise = exercise
+        self.rng = np.random.default_rng(zlib.crc32(exercise.id.encode()))
+        self.data_dir = data_dir
+
+    def reference(self, qualname: str):
+        return reference_object(qualname)
+
+
+@dataclass
+class CaseResult:
+    name: str
+    passed: bool
+    message: str = ""
+    figure: dict | None = None
+
+
+@dataclass
+class ExerciseResult:
+    """The grade of one exercise (the fields of the command contract, plus details)."""
+
+    id: str
+    lesson: int
+    name: str
+    points: float
+    max: float
+    message: str
+    status: str = "ok"      # ok, partial, failed, not-implemented, timeout, memory, crash, import...
+    cases: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def full_marks(self) -> bool:
+        return self.points >= self.max
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["cases"] = [{"name": c.name, "passed": c.passed, "message": c.message} for c in self.cases]
+        return data
+
+
+@dataclass
+class Report:
+    impl: str
+    exercises: list
+
+    @property
+    def total(self) -> float:
+        return round(sum(e.points for e in self.exercises), 2)
+
+    @property
+    def max(self) -> float:
+        return round(sum(e.max for e in self.exercises), 2)
+
+    def to_json(self) -> dict:
+        return {"total": self.total, "max": self.max, "impl": self.impl,
+                "exercises": [e.to_json() for e in self.exercises]}
+
+    def table(self, details: bool = True) -> str:
+        """The per-exercise table students and instructors read."""
+        lines = [f"Grading the ecglab in {self.impl}", ""]
+        lines.append(f"{'':2}{'id':<5} {'exercise':<20} {'points':>11}   message")
+        for e in self.exercises:
+            mark = "✓" if e.full_marks else "✗"
+            first = e.message.splitlines()[0] if e.message else ""
+            lines.append(f"{mark:2}{e.id:<5} {e.name:<20} {e.points:>5g} / {e.max:<3g}   {first}")
+        lines.append(f"{'':2}{'':<5} {'total':<20} {self.total:>5g} / {self.max:<3g}")
+        if details:
+            for e in self.exercises:
+                rest = e.message.splitlines()[1:]
+                if rest:
+                    lines += ["", f"{e.id} {e.name}:"] + ["  " + line for line in rest]
+        return "\n".join(lines)
+
+
+# --- running the reference -----------------------------------------------------------------------
+
+def _run_reference(function: Callable, args: tuple, kwargs: dict) -> Any:
+    try:
+        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+    except Exception as exc:
+        return Raised(type(exc).__name__, str(exc))
+
+
+def _serve_reference(target: str, args: list, kwargs: dict) -> Any:
+    return reference_object(target)(*args, **kwargs)
+
+
+def _call_text(function: Callable, name: str, args: tuple, kwargs: dict) -> list[str]:
+    """``name(a, b=2)`` plus one line per array argument, as students see it."""
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+        items = list(bound.arguments.items())
+        positional = len(args)
+    except TypeError:
+        items = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+        positional = len(args)
+    shown, detail = [], []
+    for i, (key, value) in enumerate(items):
+        if isinstance(value, np.ndarray):
+            shown.append(key if i < positional else f"{key}={key}")
+            detail.append(f"  {key} = {show(value)}")
+        else:
+            shown.append(repr(value) if i < positional else f"{key}={value!r}")
+    return [f"{name}({', '.join(shown)})"] + detail
+
+
+# --- grading -------------------------------------------------------------------------------------
+
+STATUS_TEXT = {
+    "timeout": "timed out: {detail}; is there an endless loop?",
+    "memory": "ran out of memory (limit {memory} MB); is an array much larger than it needs to be?",
+    "crash": "crashed: {detail} (sys.exit, os._exit or a crash in compiled code?)",
+    "import": "could not be imported: {detail}",
+    "wrong-package": "graded the wrong package: {detail}",
+}
+
+
+def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Course | None = None,
+                   data_dir: str | os.PathLike | None = None) -> ExerciseResult:
+    """Grade one exercise of the ``ecglab`` in ``impl_dir``."""
+    _load_checks()
+    course = course or load_course()
+    ref_function = reference_object(exercise.qualname)
+    cases = CHECKS[exercise.id](Context(exercise, data_dir))
+    expected, calls = [], []
+    for case in cases:
+        for c in case.calls:
+            expected.append(_run_reference(ref_function, c.args, c.kwargs))
+            calls.append({"id": len(calls), "args": list(c.args), "kwargs": dict(c.kwargs)})
+    stand_ins = [] if exercise.student_helpers else [
+        other.qualname for other in course.exercises
+        if other.module == exercise.module and other.id != exercise.id
+    ]
+    request = {"module": exercise.module, "function": exercise.function,
+               "stand_ins": stand_ins, "calls": calls}
+    outcome = run_exercise(impl_dir, request, _serve_reference, course.timeout_seconds,
+                           course.memory_mb)
+    result = ExerciseResult(exercise.id, exercise.lesson, exercise.function, 0.0, exercise.points,
+                            "", seconds=round(outcome.seconds, 3))
+    if outcome.status != "ok":
+        return _failed_run(result, outcome, course)
+    return _score(result, exercise, cases, expected, outcome, ref_function)
+
+
+def _failed_run(result: ExerciseResult, outcome: WorkerOutcome, course: Course) -> ExerciseResult:
+    result.status = outcome.status
+    detail = outcome.detail
+    if outcome.error:
+        err = outcome.error
+        detail = f"{err['type']}: {err['message']}"
+        if err.get("where"):
+            detail += f" ({err['where']})"
+    text = STATUS_TEXT.get(outcome.status, "{detail}").format(detail=detail, memory=course.memory_mb)
+    lines = [text]
+    if outcome.stdout.strip():
+        lines.append("it printed: " + " ".join(outcome.stdout.strip().splitlines()[-3:])[:300])
+    result.message = "\n".join(lines)
+    return result
+
+
+def _score(result: ExerciseResult, exercise: Exercise, cases: list[Case], expected: list,
+           outcome: WorkerOutcome, ref_function: Callable) -> ExerciseResult:
+    index = 0
+    not_implemented = 0
+    n_calls = sum(len(case.calls) for case in cases)
+    for case in cases:
+        case_result = CaseResult(case.name, True)
+        for c in case.calls:
+            reply = outcome.results.get(index, {})
+            want = expected[index]
+            index += 1
+            error = reply.get("error")
+            if error and error["type"] == "NotImplementedError":
+                not_implemented += 1
+            problem = _judge(case, reply, want)
+            if problem and case_result.passed:
+                case_result.passed = False
+                case_result.message = _failure_text(case, c, problem, reply, want, exercise, ref_function)
+                case_result.figure = {"kind": case.figure, "args": c.args, "kwargs": c.kwargs,
+                                      "expected": want, "actual": reply.get("value")} if case.figure else None
+        result.cases.append(case_result)
+    passed = sum(c.passed for c in result.cases)
+    result.points = round(exercise.points * passed / len(cases), 2) if cases else 0.0
+    if not_implemented == n_calls:
+        result.status = "not-implemented"
+        result.message = (f"not implemented yet: {exercise.function} raises NotImplementedError "
+                          f"(write it in ecglab/{exercise.module}.py)")
+        return result
+    failures = [c for c in result.cases if not c.passed]
+    if not failures:
+        result.status = "ok"
+        result.message = f"all {len(cases)} cases pass"
+    else:
+        result.status = "partial" if passed else "failed"
+        result.message = "\n".join([f"{passed} of {len(cases)} cases pass; first failure: "
+                                    f"{failures[0].name}"] + failures[0].message.splitlines()
+                                   + ([f"also failing: {', '.join(c.name for c in failures[1:])}"]
+                                      if len(failures) > 1 else []))
+    return result
+
+
+def _judge(case: Case, reply: dict, want: Any) -> str | None:
+    if not reply:
+        return "no result came back"
+    error = reply.get("error")
+    if isinstance(want, Raised):
+        return check_raised(error, want)
+    if error:
+        if error["type"] == "NotImplementedError":
+            return "not implemented yet (raises NotImplementedError)"
+        where = f" at {error['where']}" if error.get("where") else ""
+        code = f": `{error['line']}`" if error.get("line") else ""
+        return f"raised {error['type']}: {error['message']}{where}{code}"
+    if reply.get("modified"):
+        which = ", ".join(str(m) for m in reply["modified"])
+        return f"changed its input in place (argument {which}); work on a copy"
+    return case.compare(reply.get("value"), want)
+
+
+def _failure_text(case, c, problem, reply, want, exercise, ref_function) -> str:
+    lines = [f"✗ {case.name}: {problem}"]
+    call_lines = _call_text(ref_function, exercise.function, c.args, c.kwargs)
+    lines.append("  call: " + call_lines[0])
+    lines += ["  " + line for line in call_lines[1:]]
+    lines.append(f"  expected: {show(want)}")
+    if "value" in reply and not reply.get("error"):
+        lines.append(f"  got:      {show(reply['value'])}")
+    if case.hint:
+        lines.append(f"  hint: {case.hint}")
+    return "\n".join(lines)
+
+
+def grade(impl_dir: str | os.PathLike | None = None, lesson: int | None = None,
+          exercises: list[str] | None = None, data_dir: str | os.PathLike | None = None,
+          course: Course | None = None) -> Report:
+    """Grade the ``ecglab`` in ``impl_dir`` (default: this repository's): all, one lesson, or some exercises.
+
+    Parameters
+    ----------
+    impl_dir : path, optional
+        A folder that contains a package named ``ecglab``.
+    lesson : int, optional
+        Only this lesson's exercises.
+    exercises : list of str, optional
+        Only these exercise ids (``["1.2", "1.4"]``).
+    """
+    course = course or load_course()
+    impl_dir = Path(impl_dir or REPO).resolve()
+    _load_checks()
+    chosen = [e for e in course.exercises
+              if (lesson is None or e.lesson == lesson) and (exercises is None or e.id in exercises)
+              and e.id in CHECKS]
+    if exercises:
+        unknown = sorted(set(exercises) - {e.id for e in chosen})
+        if unknown:
+            raise KeyError(f"no check for exercise(s) {', '.join(unknown)}")
+    return Report(str(impl_dir), [grade_exercise(e, impl_dir, course, data_dir) for e in chosen])

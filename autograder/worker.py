@@ -1,0 +1,274 @@
+"""The grader's worker: runs one exercise of student code in a process of its own.
+
+The grader starts it as ``python -I -S -c <this file's text> <settings>``, so the worker imports
+nothing of the autograder and its ``sys.path`` is exactly what the grader puts there: a private
+folder with a link to the student's ``ecglab`` and the interpreter's own libraries. The reference
+solutions and the checks are never on it. Student code that hangs, exits, crashes or eats memory
+can only end this process; the grader notices and goes on with the next exercise.
+
+Protocol, over two pipes (frames = 4-byte big-endian length + payload):
+
+* grader -> worker: pickled dicts (the grader is trusted): one ``run`` request, then replies to
+  the worker's reference calls;
+* worker -> grader: JSON with tagged values (never pickle: the grader must not execute anything
+  the student controls): ``hello``, one ``result`` per call, ``reference`` calls, ``done``.
+
+A reference call is how an exercise is graded with the reference versions of the other exercises
+it uses: those functions are replaced by stand-ins that ask the grader to run the reference.
+"""
+
+import base64
+import builtins
+import copy
+import importlib
+import json
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+
+MAX_FRAME = 256 * 2**20
+
+
+# --- framing -------------------------------------------------------------------------------------
+
+def read_frame(fd):
+    header = _read_exactly(fd, 4)
+    (size,) = struct.unpack(">I", header)
+    if size > MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes is over the limit")
+    return _read_exactly(fd, size)
+
+
+def _read_exactly(fd, n):
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("pipe closed")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(fd, payload):
+    data = struct.pack(">I", len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+# --- encoding of values, worker -> grader ---------------------------------------------------------
+
+SAFE_KINDS = "biufcUS"   # numpy dtype kinds that carry no Python objects
+
+
+def encode(value, depth=0):
+    """A JSON-able, tagged form of ``value``; objects that are not data become their repr."""
+    if depth > 20:
+        return {"__opaque__": type(value).__name__, "repr": "(nested too deep)"}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else {"__bigint__": str(value)}
+    if isinstance(value, float):
+        return {"__float__": repr(value)}
+    module = type(value).__module__ or ""
+    if module == "numpy" and hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 \
+            and type(value).__name__ != "ndarray":
+        return {"__npscalar__": value.dtype.str, "v": encode(value.item(), depth + 1)}
+    if module == "numpy" and type(value).__name__ == "ndarray":
+        if value.dtype.kind not in SAFE_KINDS:
+            return {"__opaque__": f"ndarray[{value.dtype}]", "repr": repr(value)[:300]}
+        data = value.tobytes(order="C")
+        return {"__nd__": [value.dtype.str, list(value.shape), base64.b64encode(data).decode()]}
+    if module.startswith("torch") and type(value).__name__ in ("Tensor", "Parameter"):
+        array = value.detach().cpu().numpy()
+        return {"__tensor__": str(value.dtype), "nd": encode(array, depth + 1)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v, depth + 1) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    return {"__opaque__": type(value).__name__, "repr": _short_repr(value)}
+
+
+def _short_repr(value):
+    try:
+        return repr(value)[:300]
+    except Exception:
+        return f"<{type(value).__name__} object>"
+
+
+def decode(text):
+    """The inverse of :func:`encode` (numpy and torch are imported only when needed)."""
+    return json.loads(text, object_hook=_decode_tag)
+
+
+def _decode_tag(obj):
+    if "__nd__" in obj:
+        import numpy as np
+        dtype, shape, data = obj["__nd__"]
+        dtype = np.dtype(dtype)
+        if dtype.kind not in SAFE_KINDS:
+            raise ValueError(f"refused dtype {dtype}")
+        return np.frombuffer(base64.b64decode(data), dtype=dtype).reshape(shape).copy()
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    if "__bigint__" in obj:
+        return int(obj["__bigint__"])
+    if "__npscalar__" in obj:
+        import numpy as np
+        dtype = np.dtype(obj["__npscalar__"])
+        if dtype.kind not in SAFE_KINDS:
+            raise ValueError(f"refused dtype {dtype}")
+        return dtype.type(obj["v"])
+    if "__tensor__" in obj:
+        return Tensorlike(obj["__tensor__"], obj["nd"])
+    if "__tuple__" in obj:
+        return tuple(obj["__tuple__"])
+    if "__dict__" in obj:
+        return {_hashable(k): v for k, v in obj["__dict__"]}
+    if "__opaque__" in obj:
+        return Opaque(obj["__opaque__"], obj.get("repr", ""))
+    return obj
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+class Opaque:
+    """A value of the student's that is not plain data: only its type name and repr came back."""
+
+    def __init__(self, type_name, text):
+        self.type_name, self.text = type_name, text
+
+    def __repr__(self):
+        return self.text or f"<{self.type_name}>"
+
+
+class Tensorlike:
+    """A torch tensor that came back from the worker, as its dtype name and a numpy array."""
+
+    def __init__(self, dtype, array):
+        self.dtype, self.array = dtype, array
+
+    def __repr__(self):
+        return f"tensor({self.array!r}, dtype={self.dtype})"
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+class Channel:
+    def __init__(self, fd_in, fd_out):
+        self.fd_in, self.fd_out = fd_in, fd_out
+
+    def send(self, message):
+        write_frame(self.fd_out, json.dumps(encode(message), allow_nan=True).encode())
+
+    def receive(self):
+        return pickle.loads(read_frame(self.fd_in))
+
+
+def error_info(exc):
+    """Type, message and the last lines of the traceback that are in student code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    student = [f for f in frames if "ecglab" in f.filename.replace("\\", "/")]
+    where = student[-1] if student else (frames[-1] if frames else None)
+    return {
+        "type": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "message": str(exc)[:500],
+        "where": f"{os.path.basename(where.filename)}, line {where.lineno}" if where else "",
+        "line": (where.line or "") if where else "",
+        "traceback": "".join(traceback.format_exception_only(type(exc), exc))[-800:],
+    }
+
+
+def make_stand_in(channel, target, real):
+    """A function that runs the reference ``target`` in the grader instead of the student's."""
+
+    def stand_in(*args, **kwargs):
+        channel.send({"op": "reference", "target": target, "args": list(args), "kwargs": kwargs})
+        reply = channel.receive()
+        if "error" in reply:
+            exc_type = getattr(builtins, reply["error"]["type"], RuntimeError)
+            if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
+                exc_type = RuntimeError
+            raise exc_type(reply["error"]["message"])
+        return reply["value"]
+
+    stand_in.__name__ = getattr(real, "__name__", target.rsplit(".", 1)[-1])
+    stand_in.__doc__ = f"Reference version of {target} (the grader's stand-in)."
+    return stand_in
+
+
+def unchanged(before, after):
+    try:
+        import numpy as np
+        if isinstance(before, np.ndarray):
+            return (isinstance(after, np.ndarray) and before.shape == after.shape
+                    and before.dtype == after.dtype and np.array_equal(before, after, equal_nan=True))
+    except ImportError:
+        pass
+    try:
+        return bool(before == after)
+    except Exception:
+        return True
+
+
+def run(channel, request):
+    module = importlib.import_module("ecglab." + request["module"])
+    for target in request["stand_ins"]:
+        mod_name, name = target.rsplit(".", 1)
+        helper_module = importlib.import_module("ecglab." + mod_name)
+        setattr(helper_module, name, make_stand_in(channel, target, getattr(helper_module, name, None)))
+    function = getattr(module, request["function"])
+    for call in request["calls"]:
+        args, kwargs = call["args"], call["kwargs"]
+        originals = copy.deepcopy((args, kwargs))
+        started = time.perf_counter()
+        reply = {"op": "result", "id": call["id"]}
+        try:
+            reply["value"] = function(*args, **kwargs)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            reply["error"] = error_info(exc)
+        reply["seconds"] = time.perf_counter() - started
+        reply["modified"] = [
+            i for i, (a, b) in enumerate(zip(originals[0], args)) if not unchanged(a, b)
+        ] + [k for k in kwargs if not unchanged(originals[1][k], kwargs[k])]
+        channel.send(reply)
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    # Started with -I -S, sys.path holds just the standard library: add the student's package
+    # in front and the site-packages folders (numpy, torch...) behind.
+    sys.path[:] = [settings["path_first"]] + sys.path + settings["site"]
+    sys.setrecursionlimit(5000)
+    channel = Channel(settings["fd_in"], settings["fd_out"])
+    try:
+        import ecglab
+        channel.send({"op": "hello", "file": os.path.realpath(ecglab.__file__),
+                      "python": sys.version.split()[0]})
+        request = channel.receive()
+        run(channel, request)
+    except MemoryError:
+        channel.send({"op": "fatal", "kind": "memory", "error": {"type": "MemoryError",
+                      "message": "out of memory", "where": "", "line": "", "traceback": ""}})
+        os._exit(3)
+    except Exception as exc:
+        channel.send({"op": "fatal", "kind": "import", "error": error_info(exc)})
+        return
+    channel.send({"op": "done"})
+
+
+if __name__ == "__main__":
+    main()
