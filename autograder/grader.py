@@ -124,6 +124,20 @@ class Report:
         return "\n".join(lines)
 
 
+def exercise_summary(result: ExerciseResult) -> str:
+    """What a check cell prints: a ✓/✗ line per case, the first failure explained, the points."""
+    lines = [f"Exercise {result.id} ({result.name}): {result.points:g} / {result.max:g} points"]
+    if result.status in ("ok", "partial", "failed"):
+        for case in result.cases:
+            lines.append(f"  {'✓' if case.passed else '✗'} {case.name}")
+        first = next((c for c in result.cases if not c.passed), None)
+        if first is not None:
+            lines += ["", "First failure:"] + ["  " + line for line in first.message.splitlines()]
+    else:
+        lines += ["  ✗ " + line for line in result.message.splitlines()]
+    return "\n".join(lines)
+
+
 # --- running the reference -----------------------------------------------------------------------
 
 def _run_reference(function: Callable, args: tuple, kwargs: dict) -> Any:

@@ -134,6 +134,20 @@ def read_ptb_record(name: str, data_dir: str | os.PathLike | None = None) -> Rec
     return record.replace(label=ptb_label(record.meta["comments"]))
 
 
+def load_record(name: str = "100", data_dir: str | os.PathLike | None = None, fs: float = FS) -> Record:
+    """One MIT-BIH record for the lessons, resampled to ``fs`` Hz.
+
+    The real record where the data directory holds the MIT-BIH records; otherwise the synthetic
+    record of the same name (``record.source == "synthetic"`` says so).
+    """
+    if mitbih_record_names(data_dir):
+        record = read_mitbih_record(name, data_dir)
+    else:
+        from .synthetic import synthetic_mitbih_records
+        record = synthetic_mitbih_records(names=(name,))[0]
+    return resample(record, fs)
+
+
 # --- building datasets from records -------------------------------------------------------------
 
 def _progress(items, desc: str, show: bool):

@@ -1,0 +1,264 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 1 — Signal preprocessing: from a raw ECG to heartbeats
+#
+# An electrocardiogram (ECG) is a continuous voltage trace: about 70 heartbeats a minute, each a
+# P wave, a sharp QRS complex and a T wave. A 1-D convolutional network wants something else: many
+# short, equally long, comparable inputs. This lesson turns one into the other, following the
+# scheme of Kachuee, Fazeli & Sarrafzadeh (2018) that produced the widely used Kaggle "heartbeat"
+# datasets (125 Hz, 187 samples a beat):
+#
+# 1. split the signal into 10-second windows — `to_windows` (exercise 1.1)
+# 2. min–max normalise each window to [0, 1] — `normalize` (1.2)
+# 3. find the local maxima, where the first derivative crosses zero — `local_maxima` (1.3)
+# 4. keep the maxima at or above 0.9: the R peaks — `find_r_peaks` (1.4)
+# 5. the median R–R interval is the nominal heartbeat period T — `nominal_period` (1.5)
+# 6. each beat is the 1.2 T samples from its R peak, zero-padded to 187 — `extract_beats` (1.6)
+# 7. all of it for a whole recording — `beats_from_signal` (1.7)
+#
+# and label each beat with its AAMI class — `aami_class` (1.8).
+#
+# **How this lesson works.** You write the functions in `ecglab/preprocess.py` (open it next to this
+# notebook: each function's docstring is its exercise sheet — what to do, the approach, an example,
+# a hint). After each exercise, a **check cell** grades your function against the reference on many
+# inputs, prints ✓/✗ per case and explains the first failure, with a picture where that helps.
+# The same checks grade you at the end (`python -m autograder check --lesson 1`, or nbgrader).
+# Where a function is not written yet, the demonstration cells use the reference one and say so,
+# so you can read the whole lesson first.
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+
+from ecglab import data, plots
+from ecglab.course import exercises, grading_mode
+
+pp = exercises("preprocess")   # your functions from ecglab/preprocess.py (see the set-up cell)
+FS = 125                       # Hz: every dataset of the course is at 125 Hz
+
+# %% [markdown]
+# ## The data: record 100 of the MIT-BIH Arrhythmia Database
+#
+# The MIT-BIH Arrhythmia Database holds 48 half-hour, two-lead ambulatory ECGs recorded at 360 Hz,
+# every beat annotated by two cardiologists. We read the MLII lead of record 100 and resample it to
+# 125 Hz. (Without the real data, the set-up cell said so and this is the *synthetic* record 100.)
+
+# %%
+record = data.load_record("100")
+print(f"record {record.name} ({record.source}): {record.seconds / 60:.1f} min, lead {record.lead}, "
+      f"{record.fs:g} Hz, {len(record.r_peaks)} annotated beats")
+ax = plots.ecg(record.signal[: 10 * FS], FS, record.r_peaks[record.r_peaks < 10 * FS],
+               peak_label="annotated beats", title=f"The first 10 s of record {record.name}")
+plt.show()
+
+# %% [markdown]
+# ## Exercise 1.1 — `to_windows`: 10-second windows
+#
+# The scheme looks at the signal 10 seconds at a time: long enough to hold several beats, so that a
+# typical heart period can be measured, short enough for the rhythm to be steady. Write
+# `to_windows(signal, fs, seconds=10.0)` in `ecglab/preprocess.py`: consecutive, non-overlapping
+# windows of `round(seconds * fs)` samples; the incomplete remainder is dropped.
+
+# %%
+check("1.1")
+
+# %%
+windows = pp.to_windows(record.signal, FS)
+print("signal:", record.signal.shape, "-> windows:", windows.shape)
+fig, axes = plt.subplots(3, 1, figsize=(12, 5), sharex=True)
+for i, ax in enumerate(axes):
+    plots.ecg(windows[i], FS, ax=ax, title=f"window {i}", start=0)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Exercise 1.2 — `normalize`: min–max to [0, 1]
+#
+# Amplitudes differ between patients, electrodes and recordings. Min–max normalisation maps each
+# window's minimum to 0 and its maximum to 1, so a fixed threshold (0.9, next) means the same thing
+# everywhere. It must work on one signal `(n,)` and on many at once `(m, n)`, row by row, and a
+# constant row (no range) gives zeros — never NaN.
+
+# %%
+check("1.2")
+
+# %%
+window = windows[0]
+x = pp.normalize(window)
+fig, (a, b) = plt.subplots(1, 2, figsize=(12, 2.8))
+plots.ecg(window, FS, ax=a, title="raw window (mV)")
+plots.ecg(x, FS, ax=b, title="normalised window", ylabel="")
+plt.tight_layout()
+plt.show()
+print(f"min {x.min():.2f}, max {x.max():.2f}; all windows at once: {pp.normalize(windows).shape}")
+
+# %% [markdown]
+# ## Exercise 1.3 — `local_maxima`: where the derivative crosses zero
+#
+# A local maximum is where the signal stops rising and starts falling: the first difference
+# `x[i] - x[i-1]` is positive and `x[i+1] - x[i]` is not. On a flat top the first sample counts.
+# The end samples never do (one of their neighbours is missing).
+
+# %%
+check("1.3")
+
+# %%
+maxima = pp.local_maxima(x)
+plots.ecg(x, FS, maxima, title="every local maximum", peak_label="local maxima", ylabel="",
+          mec="tab:orange", ms=5)
+plt.show()
+print(f"{len(maxima)} local maxima in 10 s: most of them are noise, P and T waves, not beats")
+
+# %% [markdown]
+# ## Exercise 1.4 — `find_r_peaks`: the maxima above 0.9
+#
+# The R wave is the tallest, sharpest deflection of a beat. After normalisation, the maxima at or
+# above 0.9 are taken as R peaks. This simple detector works on clean, upright QRS complexes; watch
+# where it fails (a smaller R wave, an inverted ectopic beat, a noisy window) — that is why the
+# datasets of the course use the cardiologists' annotated R peaks, and the detector serves signals
+# without annotations.
+
+# %%
+check("1.4")
+
+# %%
+peaks = pp.find_r_peaks(window)
+annotated = record.r_peaks[record.r_peaks < len(window)]
+ax = plots.ecg(x, FS, peaks, title="R peaks: threshold detector vs. annotations", ylabel="",
+               peak_label="detector")
+ax.plot(annotated / FS, x[annotated], "x", color="tab:green", ms=9, label=f"annotated ({len(annotated)})")
+ax.axhline(0.9, color="tab:red", lw=0.8, ls=":")
+ax.legend(loc="upper right")
+plt.show()
+
+# %% [markdown]
+# ## Exercise 1.5 — `nominal_period`: the median R–R interval
+#
+# The distance between consecutive R peaks is the R–R interval. Its **median** over the window is
+# the nominal heartbeat period T, in samples: robust to one missed or one extra peak, where the
+# mean is not. With fewer than two peaks there is no interval: raise `ValueError`.
+
+# %%
+check("1.5")
+
+# %%
+period = pp.nominal_period(peaks)
+print(f"R-R intervals (samples): {np.diff(peaks)}")
+print(f"T = {period:g} samples = {period / FS:.2f} s, i.e. {60 * FS / period:.0f} beats per minute")
+
+# %% [markdown]
+# ## Exercise 1.6 — `extract_beats`: 1.2 T from each R peak
+#
+# Each beat starts at its R peak and lasts `round(1.2 * T)` samples — a bit more than one period,
+# so it ends in the next beat's QRS. Beats are cut to at most 187 samples (1.5 s at 125 Hz), min–max
+# normalised, and zero-padded at the end to exactly 187: equally long inputs for the network.
+
+# %%
+check("1.6")
+
+# %%
+beats = pp.extract_beats(x, peaks, period)
+print("beats:", beats.shape)
+ax = plots.beats(beats, title=f"{len(beats)} beats of window 0, drawn over each other", alpha=0.6)
+ax.axvline(round(1.2 * period) / FS, color="tab:red", ls=":", lw=1)
+plt.show()
+
+# %% [markdown]
+# ## Exercise 1.7 — `beats_from_signal`: the whole recording
+#
+# Put steps 1–6 together: for every window, normalise, find the R peaks, measure T and cut the beats;
+# skip windows with fewer than two peaks; stack everything into one `(n_beats, 187)` array.
+
+# %%
+check("1.7")
+
+# %%
+all_beats = pp.beats_from_signal(record.signal, FS)
+print(f"the detector cut {len(all_beats):,} beats from record {record.name}; "
+      f"the cardiologists annotated {len(record.r_peaks):,}")
+plots.beats(all_beats, title=f"record {record.name}: {len(all_beats):,} beats (200 drawn)", alpha=0.1)
+plt.show()
+
+# %% [markdown]
+# ## Exercise 1.8 — `aami_class`: five classes of beats
+#
+# MIT-BIH annotates beats with symbols (`N` normal, `V` premature ventricular contraction, `/`
+# paced...). The AAMI EC57 standard groups them into five classes, the labels of the course:
+#
+# | class | meaning | symbols |
+# |---|---|---|
+# | 0 = N | normal and bundle-branch-block beats | `N L R e j` |
+# | 1 = S | supraventricular ectopic beats | `A a J S` |
+# | 2 = V | ventricular ectopic beats | `V E` |
+# | 3 = F | fusion of ventricular and normal | `F` |
+# | 4 = Q | paced, fusion of paced and normal, unclassifiable | `/ f Q` |
+#
+# Every other symbol (rhythm changes `+`, noise `~`, ...) is not a beat: return `None`.
+
+# %%
+check("1.8")
+
+# %%
+labels = [pp.aami_class(s) for s in record.symbols]
+counts = np.bincount([k for k in labels if k is not None], minlength=5)
+print(f"record {record.name}:", ", ".join(f"{c} {n}" for c, n in zip(data.CLASSES, counts)))
+
+# %% [markdown]
+# ## The dataset: beats of every class
+#
+# `ecglab` builds the course's datasets with exactly this scheme, with one change: the R peaks are
+# the **annotated** ones, because every beat needs a label and the 0.9 detector misses many (on the
+# 48 records it finds about 68 thousand of the 109 thousand beats). Below, beats from five records
+# chosen for their rhythms: one example of each class (as in the original project), then many beats
+# of each class over each other. Look at how the classes differ: the wide, tall ventricular beats,
+# the early supraventricular ones, the paced beats.
+
+# %%
+sample = data.load_mitbih(records=["100", "119", "208", "232", "107"])
+print(data.describe(sample))
+plots.class_examples(sample.X, sample.y)
+plt.tight_layout()
+plt.show()
+plots.class_overlays(sample.X, sample.y)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Your beats against the dataset's
+#
+# A last test of your whole chain, on real beats: cut record 208's beats with **your**
+# `normalize`, `nominal_period` and `extract_beats` at the annotated R peaks, window by window, and
+# compare them with the beats in `ecglab`'s dataset. They should agree to float precision.
+
+# %%
+rec = data.load_record("208")
+yours = []
+for w, win in enumerate(pp.to_windows(rec.signal, FS)):
+    inside = rec.r_peaks[(rec.r_peaks >= w * 10 * FS) & (rec.r_peaks < (w + 1) * 10 * FS)] - w * 10 * FS
+    if len(inside) >= 2:
+        yours.append(pp.extract_beats(pp.normalize(win), inside, pp.nominal_period(inside)))
+yours = np.concatenate(yours)
+theirs, _ = data.cut_beats(rec.signal, rec.r_peaks)
+print(f"yours: {yours.shape}, the dataset's: {theirs.shape}")
+if yours.shape == theirs.shape:
+    print(f"largest difference: {np.abs(yours - theirs).max():.2e}")
+
+# %% [markdown]
+# ## What you built, and what comes next
+#
+# From a raw ECG you now get labelled, equally long, normalised beats: the input of every model in
+# this course. Lesson 2 builds the 1-D CNN of Kachuee et al. that classifies them.
+#
+# Grade the whole lesson any time with `python -m autograder check --lesson 1` (or `pytest
+# autograder -m lesson1`) from the course folder.
