@@ -14,7 +14,6 @@ earlier lessons are solved (see :func:`write_package`).
 from __future__ import annotations
 
 import ast
-import re
 import shutil
 from pathlib import Path
 
@@ -53,11 +52,11 @@ def stub_lines(indent: str, exercise) -> list[str]:
     return [
         f"{indent}# YOUR CODE HERE\n",
         f'{indent}raise NotImplementedError("exercise {exercise.id} (lesson {exercise.lesson}): '
-        f'{exercise.function} in ecglab/{exercise.module}.py is not written yet")\n',
+        f'write {exercise.function}")\n',
     ]
 
 
-def strip_source(text: str, path: Path, module: str, course: Course, solved_lessons=frozenset()) -> str:
+def strip_source(text: str, path: Path, module: str, course: Course, solved=frozenset()) -> str:
     """Replace the solution regions of one module by stubs (or keep them, for solved lessons).
 
     Parameters
@@ -68,8 +67,8 @@ def strip_source(text: str, path: Path, module: str, course: Course, solved_less
         For error messages.
     module : str
         The module's dotted name inside ``ecglab`` (``"preprocess"``, ``"data.beats"``).
-    solved_lessons : set of int
-        Lessons whose regions keep their solution (only the marker lines go).
+    solved : set of str
+        Exercise ids whose regions keep their solution (only the marker lines go).
 
     Returns
     -------
@@ -91,7 +90,7 @@ def strip_source(text: str, path: Path, module: str, course: Course, solved_less
         if end is None or lines[end].strip() != END:
             raise GenerateError(f"{path}:{i + 1}: {BEGIN} without a matching {END}")
         exercise = _exercise_at(i + 1, spans, module, course, path)
-        if exercise.lesson in solved_lessons:
+        if exercise.id in solved:
             out.extend(lines[i + 1: end])
         else:
             out.extend(stub_lines(indent, exercise))
@@ -119,15 +118,19 @@ def package_files(source: Path = SOLUTIONS / PACKAGE) -> list[Path]:
 
 
 def render_package(solved_lessons=frozenset(), course: Course | None = None,
-                   source: Path = SOLUTIONS / PACKAGE) -> dict[str, str]:
-    """``{relative path: text}`` of the student copy of the package."""
+                   source: Path = SOLUTIONS / PACKAGE, solved_exercises=frozenset()) -> dict[str, str]:
+    """``{relative path: text}`` of the student copy of the package.
+
+    The exercises of ``solved_lessons`` and the ``solved_exercises`` keep their solutions.
+    """
     course = course or load_course()
+    solved = {e.id for e in course.exercises if e.lesson in solved_lessons} | set(solved_exercises)
     files = {}
     for path in package_files(source):
         rel = path.relative_to(source)
         text = path.read_text()
         if path.suffix == ".py" and has_solutions(text):
-            files[str(rel)] = strip_source(text, path, _module_name(path, source), course, solved_lessons)
+            files[str(rel)] = strip_source(text, path, _module_name(path, source), course, solved)
         elif path.suffix == ".py":
             files[str(rel)] = (f"# Generated from solutions/{PACKAGE}/{rel} by `python -m autograder "
                                f"generate`: edit that file, not this one.\n") + text
@@ -157,9 +160,10 @@ def write_tree(files: dict[str, str], dest: Path) -> list[Path]:
     return written
 
 
-def write_package(dest: Path, solved_lessons=frozenset(), course: Course | None = None) -> list[Path]:
+def write_package(dest: Path, solved_lessons=frozenset(), course: Course | None = None,
+                  solved_exercises=frozenset()) -> list[Path]:
     """Write a student copy of ``ecglab`` to ``dest`` with ``solved_lessons`` solved."""
-    return write_tree(render_package(solved_lessons, course), dest)
+    return write_tree(render_package(solved_lessons, course, solved_exercises=solved_exercises), dest)
 
 
 def lesson_sources(course: Course | None = None) -> dict[int, Path]:
@@ -182,5 +186,3 @@ def generate(repo: Path = REPO, notebooks: bool = True) -> list[Path]:
         written += release_notebooks(repo / "lessons", course)
     return written
 
-
-SOLUTION_TEXT = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS")

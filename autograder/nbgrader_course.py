@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .course import SOLUTIONS, Course, Lesson, load_course
@@ -219,3 +220,55 @@ def release_notebooks(lessons_dir: str | os.PathLike, course: Course | None = No
             if stale not in wanted:
                 stale.unlink()
     return written
+
+
+# --- a class, graded by nbgrader end to end ------------------------------------------------------
+
+def read_gradebook(course_dir: str | os.PathLike, assignment: str, course_id: str) -> dict:
+    """``{student: {grade_id: score}}`` of an assignment, read from the course's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}",
+                   course_id=course_id) as gradebook:
+        for student in gradebook.students:
+            try:
+                submission = gradebook.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            scores[student.id] = {grade.name: float(grade.score or 0.0)
+                                  for notebook in submission.notebooks for grade in notebook.grades}
+    return scores
+
+
+def autograde_class(course_dir: str | os.PathLike, lesson_number: int, students: list,
+                    course: Course | None = None) -> dict:
+    """Release a lesson, hand in ``students`` (``autograder.submissions.Student``), autograde,
+    generate feedback and export grades — the instructor's whole round, as nbgrader runs it.
+
+    Returns
+    -------
+    dict with ``scores`` ({student: {grade_id: score}}), ``autograde_seconds``,
+    ``autograde_returncode``, ``feedback`` (student -> HTML path), ``grades_csv`` and ``log``.
+    """
+    from .submissions import write_submission
+
+    course = course or load_course()
+    lesson = course.lesson(lesson_number)
+    root = build_course(course_dir, course, lessons=[lesson_number])
+    run_nbgrader(["generate_assignment", lesson.id, "--force"], root)
+    release = root / "release" / lesson.id
+    for student in students:
+        write_submission(student, release, root / "submitted" / student.name / lesson.id, course)
+    started = time.perf_counter()
+    graded = run_nbgrader(["autograde", lesson.id, "--force"], root, check=False)
+    seconds = time.perf_counter() - started
+    run_nbgrader(["generate_feedback", lesson.id, "--force"], root, check=False)
+    grades_csv = root / "grades.csv"
+    run_nbgrader(["export", "--to", str(grades_csv)], root)
+    feedback = {s.name: sorted((root / "feedback" / s.name / lesson.id).glob("*.html"))
+                for s in students}
+    return {"scores": read_gradebook(root, lesson.id, course.course_id),
+            "autograde_seconds": seconds, "autograde_returncode": graded.returncode,
+            "feedback": feedback, "grades_csv": grades_csv,
+            "log": graded.stdout[-5000:] + graded.stderr[-5000:]}

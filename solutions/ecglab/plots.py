@@ -65,7 +65,8 @@ def beats(X: np.ndarray, ax=None, title: str = "", color: str = "tab:blue", alph
     return ax
 
 
-def class_examples(X: np.ndarray, y: np.ndarray, classes=CLASSES, names=CLASS_NAMES, axes=None):
+def class_examples(X: np.ndarray, y: np.ndarray, classes=CLASSES, names=CLASS_NAMES, axes=None,
+                   fs: float = 125.0):
     """One example beat of every class, each in its own panel, titled with its label."""
     import matplotlib.pyplot as plt
     if axes is None:
@@ -73,14 +74,14 @@ def class_examples(X: np.ndarray, y: np.ndarray, classes=CLASSES, names=CLASS_NA
     for k, ax in enumerate(np.atleast_1d(axes)):
         members = np.flatnonzero(np.asarray(y) == k)
         if len(members):
-            ax.plot(np.arange(X.shape[1]) / 125.0, X[members[0]], color=CLASS_COLORS[k % 5])
+            ax.plot(np.arange(X.shape[1]) / fs, X[members[0]], color=CLASS_COLORS[k % 5])
         ax.set(title=f"{k} = {classes[k]}: {names[k]}" if len(members) else f"{classes[k]}: none",
                xlabel="time (s)")
     return axes
 
 
 def class_overlays(X: np.ndarray, y: np.ndarray, classes=CLASSES, per_class: int = 60, axes=None,
-                   seed: int = 0):
+                   seed: int = 0, fs: float = 125.0):
     """Up to ``per_class`` random beats of every class drawn over each other, one panel per class."""
     import matplotlib.pyplot as plt
     rng = np.random.default_rng(seed)
@@ -89,6 +90,6 @@ def class_overlays(X: np.ndarray, y: np.ndarray, classes=CLASSES, per_class: int
     for k, ax in enumerate(np.atleast_1d(axes)):
         members = np.flatnonzero(np.asarray(y) == k)
         chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
-        beats(X[np.sort(chosen)], ax=ax, color=CLASS_COLORS[k % 5], alpha=0.15,
+        beats(X[np.sort(chosen)], ax=ax, color=CLASS_COLORS[k % 5], alpha=0.15, fs=fs,
               title=f"{classes[k]} ({len(members):,} beats)")
     return axes

@@ -16,8 +16,8 @@
 # An electrocardiogram (ECG) is a continuous voltage trace: about 70 heartbeats a minute, each a
 # P wave, a sharp QRS complex and a T wave. A 1-D convolutional network wants something else: many
 # short, equally long, comparable inputs. This lesson turns one into the other, following the
-# scheme of Kachuee, Fazeli & Sarrafzadeh (2018) that produced the widely used Kaggle "heartbeat"
-# datasets (125 Hz, 187 samples a beat):
+# scheme of Kachuee, Fazeli & Sarrafzadeh (2018), the paper behind the widely used Kaggle
+# "heartbeat" datasets (125 Hz, 187 samples a beat):
 #
 # 1. split the signal into 10-second windows — `to_windows` (exercise 1.1)
 # 2. min–max normalise each window to [0, 1] — `normalize` (1.2)
@@ -215,31 +215,13 @@ counts = np.bincount([k for k in labels if k is not None], minlength=5)
 print(f"record {record.name}:", ", ".join(f"{c} {n}" for c, n in zip(data.CLASSES, counts)))
 
 # %% [markdown]
-# ## The dataset: beats of every class
+# ## Your beats against ecglab's
 #
-# `ecglab` builds the course's datasets with exactly this scheme, with one change: the R peaks are
-# the **annotated** ones, because every beat needs a label and the 0.9 detector misses many (on the
-# 48 records it finds about 68 thousand of the 109 thousand beats). Below, beats from five records
-# chosen for their rhythms: one example of each class (as in the original project), then many beats
-# of each class over each other. Look at how the classes differ: the wide, tall ventricular beats,
-# the early supraventricular ones, the paced beats.
-
-# %%
-sample = data.load_mitbih(records=["100", "119", "208", "232", "107"])
-print(data.describe(sample))
-plots.class_examples(sample.X, sample.y)
-plt.tight_layout()
-plt.show()
-plots.class_overlays(sample.X, sample.y)
-plt.tight_layout()
-plt.show()
-
-# %% [markdown]
-# ## Your beats against the dataset's
-#
-# A last test of your whole chain, on real beats: cut record 208's beats with **your**
-# `normalize`, `nominal_period` and `extract_beats` at the annotated R peaks, window by window, and
-# compare them with the beats in `ecglab`'s dataset. They should agree to float precision.
+# A test of your whole chain on a real record: cut record 208's beats with **your** `to_windows`,
+# `normalize`, `nominal_period` and `extract_beats`, at the cardiologists' annotated R peaks
+# (every beat needs a label, and the 0.9 detector misses many: on the 48 records it finds about 68
+# thousand of the 109 thousand beats). `ecglab.data.cut_beats` is a ready-made, vectorised version
+# of the same scheme: the two should agree to float precision.
 
 # %%
 rec = data.load_record("208")
@@ -249,10 +231,48 @@ for w, win in enumerate(pp.to_windows(rec.signal, FS)):
     if len(inside) >= 2:
         yours.append(pp.extract_beats(pp.normalize(win), inside, pp.nominal_period(inside)))
 yours = np.concatenate(yours)
-theirs, _ = data.cut_beats(rec.signal, rec.r_peaks)
-print(f"yours: {yours.shape}, the dataset's: {theirs.shape}")
-if yours.shape == theirs.shape:
-    print(f"largest difference: {np.abs(yours - theirs).max():.2e}")
+ecglabs, _ = data.cut_beats(rec.signal, rec.r_peaks)
+print(f"yours: {yours.shape}, ecglab's: {ecglabs.shape}")
+if yours.shape == ecglabs.shape:
+    print(f"largest difference: {np.abs(yours - ecglabs).max():.2e}")
+
+# %% [markdown]
+# ## A surprise in the Kaggle dataset
+#
+# The paper describes the scheme you just wrote, and the Kaggle CSVs are said to be its output at
+# 125 Hz. Rebuilding them from the raw records shows otherwise: each Kaggle MIT-BIH beat keeps every
+# **third** sample of the 360 Hz record (so it is at **120 Hz**), starts at its annotation, and
+# runs to 20 % of the way into the *next* R–R interval, with no windows and no median period.
+# `ecglab` builds the course's MIT-BIH dataset that way (`scheme="kaggle"`, the default), which
+# reproduces every Kaggle row we could check bit for bit; `scheme="paper"` gives your version.
+# Same beat, two recipes:
+
+# %%
+kaggle_style = data.load_mitbih(records=["208"])
+paper_style = data.load_mitbih(records=["208"], scheme="paper")
+fig, ax = plt.subplots(figsize=(7, 3))
+for ds, style in ((kaggle_style, "-"), (paper_style, "--")):
+    ax.plot(np.arange(187) / ds.fs, ds.X[10], style, label=f"{ds.meta['scheme']} ({ds.fs:g} Hz)")
+ax.set(xlabel="time from R peak (s)", title="beat 10 of record 208, cut two ways")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## The dataset: beats of every class
+#
+# Beats of five records chosen for their rhythms: one example of each class (as in the original
+# project), then many beats of each class drawn over each other. Look at how the classes differ:
+# the wide, tall ventricular beats, the early supraventricular ones, the paced beats.
+
+# %%
+sample = data.load_mitbih(records=["100", "119", "208", "232", "107"])
+print(data.describe(sample))
+plots.class_examples(sample.X, sample.y, fs=sample.fs)
+plt.tight_layout()
+plt.show()
+plots.class_overlays(sample.X, sample.y, fs=sample.fs)
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## What you built, and what comes next

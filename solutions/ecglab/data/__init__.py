@@ -12,6 +12,7 @@ from .datasets import (
     BeatDataset,
     describe,
     load_mitbih,
+    load_record,
     load_ptb,
     mitbih_from_records,
     mitbih_record_names,
@@ -22,6 +23,7 @@ from .datasets import (
     read_mitbih_record,
     read_ptb_record,
 )
+from .fetch import fetch_kaggle, fetch_physionet
 from .kaggle import read_csv, write_csv
 from .records import Record, read_wfdb, resample
 from .splits import DS1, DS2, PACED, interpatient_split, stratified_split
@@ -29,9 +31,9 @@ from .splits import DS1, DS2, PACED, interpatient_split, stratified_split
 __all__ = [
     "CLASSES", "CLASS_NAMES", "PTB_CLASSES", "symbols_to_classes",
     "cut_beats", "detect_and_cut", "detect_r_peaks",
-    "BeatDataset", "describe", "load_mitbih", "load_ptb", "mitbih_from_records",
+    "BeatDataset", "describe", "load_mitbih", "load_record", "load_ptb", "mitbih_from_records",
     "mitbih_record_names", "mitbih_source", "ptb_from_records", "ptb_record_names", "ptb_source",
     "read_mitbih_record", "read_ptb_record",
-    "read_csv", "write_csv", "Record", "read_wfdb", "resample",
+    "fetch_kaggle", "fetch_physionet", "read_csv", "write_csv", "Record", "read_wfdb", "resample",
     "DS1", "DS2", "PACED", "interpatient_split", "stratified_split",
 ]

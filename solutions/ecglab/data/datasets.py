@@ -25,12 +25,15 @@ import numpy as np
 from ..config import FS, data_dir as resolve_data_dir
 from ..errors import DataError
 from . import kaggle
-from .aami import CLASSES, PTB_CLASSES
-from .beats import cut_beats, detect_and_cut
+from .aami import CLASSES, PTB_CLASSES, symbols_to_classes
+from .beats import KAGGLE_STRIDE, cut_beats, detect_and_cut, kaggle_beats
 from .records import Record, read_wfdb, resample
 
 MITBIH_LEADS = ("MLII",)
 PTB_LEADS = ("ii",)
+#: How MIT-BIH beats are cut: "kaggle" (the recipe of the Kaggle CSV, beats at 120 Hz) or
+#: "paper" (the scheme the paper describes, beats at 125 Hz); see ecglab.data.beats.
+SCHEMES = ("kaggle", "paper")
 
 
 @dataclass
@@ -40,7 +43,7 @@ class BeatDataset:
     Attributes
     ----------
     X : ndarray, shape (n, 187), float32
-        Beats at 125 Hz, each min-max normalised to [0, 1] and zero-padded.
+        Beats, each min-max normalised to [0, 1] and zero-padded, at ``fs`` Hz.
     y : ndarray, shape (n,), int64
         Class index into ``classes``.
     record : ndarray, shape (n,), str
@@ -54,6 +57,9 @@ class BeatDataset:
         ``"wfdb"`` (cut from records here), ``"kaggle"`` (read from the CSVs) or ``"generator"``.
     test_mask : ndarray of bool, shape (n,), or None
         The predefined test side (the Kaggle ``*_test.csv`` rows); None when the dataset has none.
+    fs : float
+        Sampling rate of the beats in Hz: 120 for MIT-BIH beats cut as the Kaggle CSV was (and
+        read from it), 125 for the paper's scheme and for PTB.
     """
 
     X: np.ndarray
@@ -65,6 +71,7 @@ class BeatDataset:
     origin: str
     test_mask: np.ndarray | None = None
     n_records: int = 0
+    fs: float = float(FS)
     meta: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -80,7 +87,7 @@ class BeatDataset:
         return BeatDataset(self.X[index], self.y[index], self.record[index], self.classes,
                            self.name, self.source, self.origin,
                            None if self.test_mask is None else self.test_mask[index],
-                           len(np.unique(self.record[index])), dict(self.meta))
+                           len(np.unique(self.record[index])), self.fs, dict(self.meta))
 
 
 # --- finding the records ------------------------------------------------------------------------
@@ -105,10 +112,15 @@ def ptb_record_names(data_dir: str | os.PathLike | None = None) -> list[str]:
     return _listed_records(folder, "patient*/*.hea") if folder.is_dir() else []
 
 
-def read_mitbih_record(name: str, data_dir: str | os.PathLike | None = None) -> Record:
-    """One MIT-BIH record at 360 Hz: lead MLII (the first signal where there is none) and beats."""
+def read_mitbih_record(name: str, data_dir: str | os.PathLike | None = None,
+                       leads: tuple[str, ...] = MITBIH_LEADS) -> Record:
+    """One MIT-BIH record at 360 Hz with its annotations.
+
+    ``leads``: lead MLII by default (the first signal where there is none: records 102 and 104);
+    ``()`` reads the first signal of every record, as the Kaggle CSV did (V5 for record 114).
+    """
     stem = resolve_data_dir(data_dir) / "mitdb" / name
-    return read_wfdb(stem, MITBIH_LEADS, annotator="atr", name=name)
+    return read_wfdb(stem, leads, annotator="atr", name=name)
 
 
 def ptb_label(comments: list[str]) -> int | None:
@@ -157,24 +169,34 @@ def _progress(items, desc: str, show: bool):
     return tqdm(items, desc=desc, unit="record", leave=False)
 
 
-def beats_of_annotated(record: Record) -> tuple[np.ndarray, np.ndarray]:
-    """Beats and AAMI labels of one annotated record, cut at its annotated R peaks at 125 Hz.
+def beats_of_annotated(record: Record, scheme: str = "kaggle") -> tuple[np.ndarray, np.ndarray]:
+    """Beats and AAMI labels of one annotated record, cut at its annotated R peaks.
+
+    ``scheme="kaggle"``: the Kaggle CSV recipe on the record as it is (360 Hz -> beats at 120 Hz);
+    ``scheme="paper"``: the paper's windows at 125 Hz. See :mod:`ecglab.data.beats`.
 
     Returns
     -------
     X : ndarray, shape (n, 187), float32
     y : ndarray, shape (n,), int64
     """
+    if scheme == "kaggle":
+        classes = symbols_to_classes(record.ann_symbols)
+        beats, kept = kaggle_beats(record.signal, record.ann_samples, np.flatnonzero(classes >= 0))
+        return beats, classes[kept]
+    if scheme != "paper":
+        raise ValueError(f"scheme: {scheme!r}, expected one of {SCHEMES}")
     rec = resample(record, FS)
     beats, kept = cut_beats(rec.signal, rec.r_peaks)
     return beats, rec.beat_classes[kept]
 
 
-def mitbih_from_records(records: list[Record], progress: bool = False) -> BeatDataset:
-    """The 5-class beat dataset of annotated records (any sampling rate; resampled to 125 Hz)."""
+def mitbih_from_records(records: list[Record], progress: bool = False,
+                        scheme: str = "kaggle") -> BeatDataset:
+    """The 5-class beat dataset of annotated records (see :func:`beats_of_annotated`)."""
     X, y, rec_ids = [], [], []
     for record in _progress(records, "cutting beats", progress):
-        beats, labels = beats_of_annotated(record)
+        beats, labels = beats_of_annotated(record, scheme)
         X.append(beats)
         y.append(labels)
         rec_ids.append(np.full(len(labels), record.name))
@@ -187,6 +209,8 @@ def mitbih_from_records(records: list[Record], progress: bool = False) -> BeatDa
         source="synthetic" if "synthetic" in sources else "real",
         origin="generator" if "synthetic" in sources else "wfdb",
         n_records=len(records),
+        fs=(records[0].fs / KAGGLE_STRIDE if records else 120.0) if scheme == "kaggle" else float(FS),
+        meta={"scheme": scheme},
     )
 
 
@@ -220,7 +244,7 @@ def _from_csvs(paths: list[Path], name: str, classes: tuple, test_file: int | No
     if test_file is not None:
         test_mask = np.concatenate([np.full(len(p[1]), i == test_file) for i, p in enumerate(parts)])
     return BeatDataset(X, y, np.full(len(y), ""), classes, name, "real", "kaggle", test_mask,
-                       0, {"files": [str(p) for p in paths]})
+                       0, 120.0 if name == "mitbih" else float(FS), {"files": [str(p) for p in paths]})
 
 
 # --- the entry points ---------------------------------------------------------------------------
@@ -244,7 +268,7 @@ def ptb_source(data_dir: str | os.PathLike | None = None) -> str | None:
 
 
 def load_mitbih(data_dir: str | os.PathLike | None = None, progress: bool = False,
-                records: list[str] | None = None) -> BeatDataset:
+                records: list[str] | None = None, scheme: str = "kaggle") -> BeatDataset:
     """The MIT-BIH 5-class beat dataset from the best source in ``data_dir`` (see module docstring).
 
     Parameters
@@ -255,6 +279,9 @@ def load_mitbih(data_dir: str | os.PathLike | None = None, progress: bool = Fals
         Show a progress bar while records are read and cut.
     records : list of str, optional
         Only these records (WFDB and synthetic sources).
+    scheme : {"kaggle", "paper"}
+        How beats are cut from records (see :mod:`ecglab.data.beats`); the Kaggle recipe by
+        default, so that beats built here are the beats of the Kaggle CSV.
     """
     origin = mitbih_source(data_dir)
     if origin == "kaggle":
@@ -262,13 +289,12 @@ def load_mitbih(data_dir: str | os.PathLike | None = None, progress: bool = Fals
         return _from_csvs(paths, "mitbih", CLASSES, test_file=1)
     if origin == "wfdb":
         names = records or mitbih_record_names(data_dir)
-        recs = [read_mitbih_record(n, data_dir) for n in _progress(names, "reading MIT-BIH", progress)]
+        leads = () if scheme == "kaggle" else MITBIH_LEADS
+        recs = [read_mitbih_record(n, data_dir, leads) for n in _progress(names, "reading MIT-BIH", progress)]
     else:
-        from .synthetic import synthetic_mitbih_records
-        recs = synthetic_mitbih_records()
-        if records:
-            recs = [r for r in recs if r.name in set(records)]
-    return mitbih_from_records(recs, progress=progress)
+        from .synthetic import MITBIH_NAMES, synthetic_mitbih_records
+        recs = synthetic_mitbih_records(names=tuple(records or MITBIH_NAMES))
+    return mitbih_from_records(recs, progress=progress, scheme=scheme)
 
 
 def load_ptb(data_dir: str | os.PathLike | None = None, progress: bool = False) -> BeatDataset | None:

@@ -34,6 +34,10 @@ class Record:
         Sample indices of the annotated beats (None when the record has no beat annotations).
     symbols : ndarray, shape (n_beats,), str, or None
         The annotation symbol of each beat in ``r_peaks``.
+    ann_samples, ann_symbols : ndarray, shape (n_annotations,), or None
+        Every annotation, beats and others (rhythm changes ``+``, noise ``~`` ...), in order. The
+        Kaggle recipe (:func:`ecglab.data.beats.kaggle_beats`) ends a beat at the next annotation
+        of any kind.
     label : int or None
         A label for the whole record (PTB: 0 healthy control, 1 myocardial infarction).
     source : str
@@ -48,6 +52,8 @@ class Record:
     lead: str
     r_peaks: np.ndarray | None = None
     symbols: np.ndarray | None = None
+    ann_samples: np.ndarray | None = None
+    ann_symbols: np.ndarray | None = None
     label: int | None = None
     source: str = "real"
     patient: str = ""
@@ -77,7 +83,7 @@ def _check_files(stem: Path, suffixes: tuple[str, ...]) -> None:
             raise DataError(f"{path}: file not found")
 
 
-def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = None,
+def read_wfdb(stem: str | Path, leads: tuple[str, ...] = (), annotator: str | None = None,
               source: str = "real", patient: str = "", name: str | None = None) -> Record:
     """Read one lead of a WFDB record (and its beat annotations) into a :class:`Record`.
 
@@ -88,7 +94,7 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
     leads : tuple of str
         Lead names in order of preference (case-insensitive); the first one present is read.
         When none is present, the record's first signal is read and ``meta["lead_fallback"]``
-        says so.
+        says so. Empty: the first signal.
     annotator : str, optional
         Annotation file extension (``"atr"`` for MIT-BIH). Only beat annotations are kept.
 
@@ -109,7 +115,7 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
     wanted = [lead.lower() for lead in leads]
     channel = next((names.index(w) for w in wanted if w in names), 0)
     meta = {"comments": list(header.comments or [])}
-    if names[channel] not in wanted:
+    if wanted and names[channel] not in wanted:
         meta["lead_fallback"] = f"none of {list(leads)} in {header.sig_name}; read {header.sig_name[channel]}"
 
     dat = stem.with_name(stem.name + ".dat")
@@ -124,7 +130,7 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
         # wfdb marks missing samples as NaN; a short .dat also ends up here.
         raise DataError(f"{dat}: truncated or corrupt, {int(np.isnan(signal).sum())} samples are missing")
 
-    r_peaks = symbols = None
+    r_peaks = symbols = ann_samples = ann_symbols = None
     if annotator:
         try:
             ann = wfdb.rdann(str(stem), annotator)
@@ -132,9 +138,10 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
             raise DataError(f"{stem}.{annotator}: cannot read the annotations ({exc})") from None
         sample = np.asarray(ann.sample, dtype=np.int64)
         symbol = np.asarray(ann.symbol, dtype=str)
-        is_beat = symbols_to_classes(symbol) >= 0
         inside = (sample >= 0) & (sample < len(signal))
-        r_peaks, symbols = sample[is_beat & inside], symbol[is_beat & inside]
+        ann_samples, ann_symbols = sample[inside], symbol[inside]
+        is_beat = symbols_to_classes(ann_symbols) >= 0
+        r_peaks, symbols = ann_samples[is_beat], ann_symbols[is_beat]
 
     return Record(
         name=name or stem.name,
@@ -143,6 +150,8 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
         lead=str(header.sig_name[channel]),
         r_peaks=r_peaks,
         symbols=symbols,
+        ann_samples=ann_samples,
+        ann_symbols=ann_symbols,
         source=source,
         patient=patient or (name or stem.name),
         meta=meta,
@@ -150,10 +159,13 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...], annotator: str | None = 
 
 
 def resample(record: Record, fs: float) -> Record:
-    """The record resampled to ``fs`` Hz, annotations moved to the nearest new sample.
+    """The record at ``fs`` Hz, annotations moved to the nearest new sample.
 
-    Uses a polyphase anti-aliasing filter (``scipy.signal.resample_poly``), so 360 -> 125 Hz is
-    an up-by-25, down-by-72 filter. R-peak positions become ``round(sample * fs_new / fs_old)``.
+    When ``fs`` divides the record's rate (PTB: 1000 -> 125 Hz), every k-th sample is kept, as the
+    Kaggle PTB CSVs were made (an anti-aliasing filter would change the beats). Otherwise
+    (MIT-BIH: 360 -> 125 Hz) a polyphase anti-aliasing filter resamples the signal
+    (``scipy.signal.resample_poly``, up 25, down 72). Annotation positions become
+    ``round(sample * fs / record.fs)``.
     """
     from fractions import Fraction
 
@@ -161,14 +173,21 @@ def resample(record: Record, fs: float) -> Record:
 
     if fs == record.fs:
         return record
-    ratio = Fraction(fs / record.fs).limit_denominator(1000)
-    signal = resample_poly(record.signal, ratio.numerator, ratio.denominator)
-    r_peaks = record.r_peaks
-    if r_peaks is not None:
-        r_peaks = np.rint(r_peaks * (fs / record.fs)).astype(np.int64)
-        keep = r_peaks < len(signal)
-        r_peaks = r_peaks[keep]
-        symbols = record.symbols[keep]
+    step = record.fs / fs
+    if step == int(step):
+        signal = record.signal[:: int(step)].copy()
     else:
-        symbols = None
-    return record.replace(signal=signal, fs=float(fs), r_peaks=r_peaks, symbols=symbols)
+        ratio = Fraction(fs / record.fs).limit_denominator(1000)
+        signal = resample_poly(record.signal, ratio.numerator, ratio.denominator)
+
+    def move(samples, symbols):
+        if samples is None:
+            return None, None
+        moved = np.rint(samples * (fs / record.fs)).astype(np.int64)
+        keep = moved < len(signal)
+        return moved[keep], symbols[keep]
+
+    r_peaks, symbols = move(record.r_peaks, record.symbols)
+    ann_samples, ann_symbols = move(record.ann_samples, record.ann_symbols)
+    return record.replace(signal=signal, fs=float(fs), r_peaks=r_peaks, symbols=symbols,
+                          ann_samples=ann_samples, ann_symbols=ann_symbols)

@@ -1,0 +1,125 @@
+"""Simulated students: submissions made from the reference, for the demo class and the tests.
+
+Each submission is a lesson folder as a student hands it in (the notebook and the ``ecglab``
+package), made from the reference by solving some exercises, leaving others as stubs, and putting
+in the kind of mistake students make. They show that the graders reward exactly what is right.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Course, load_course
+from .generate import render_package, write_tree
+
+#: Plausible mistakes, as text replacements in the reference source: exercise -> (old, new).
+BUGS = {
+    # a constant row divides by zero: NaN instead of zeros
+    "1.2": ("np.divide(x - lo, span, out=np.zeros_like(x), where=span > 0)", "(x - lo) / span"),
+    # strict comparison on both sides: plateaus are never maxima
+    "1.3": ("(inner >= x[2:])", "(inner > x[2:])"),
+    # the mean is not the median
+    "1.5": ("np.median(np.diff(r_peaks))", "np.mean(np.diff(r_peaks))"),
+    # truncation instead of rounding
+    "1.6": ("span = int(round(factor * period))", "span = int(factor * period)"),
+}
+#: Code that takes the grader down with it, if the grader let it: exercise -> (old, new).
+DISASTERS = {
+    "hang": ("1.3", "    x = np.asarray(x)\n    inner", "    while True:\n        pass\n    inner"),
+    "exit": ("1.5", "    r_peaks = np.asarray(r_peaks)\n", "    import os\n    os._exit(1)\n"),
+    "memory": ("1.2", "    x = np.asarray(x, dtype=np.float64)\n",
+               "    x = np.asarray(x, dtype=np.float64)\n    waste = np.ones(10**11)\n"),
+    "segfault": ("1.8", "    for index, symbols in",
+                 "    import ctypes\n    ctypes.string_at(0)\n    for index, symbols in"),
+}
+
+
+@dataclass
+class Student:
+    """What one simulated student hands in for a lesson."""
+
+    name: str
+    solved: frozenset = frozenset()          # exercise ids written correctly
+    bugs: frozenset = frozenset()            # exercise ids (of BUGS) written with the mistake
+    disasters: tuple = ()                    # keys of DISASTERS
+    syntax_error: bool = False               # the student's module does not parse
+    drop_cells: tuple = ()                   # grade ids of check cells deleted from the notebook
+    duplicate_cells: tuple = ()              # grade ids of check cells the student copied
+    description: str = ""
+
+
+def demo_class(lesson: int = 1, course: Course | None = None) -> list[Student]:
+    """The students of the demo class for ``lesson``."""
+    course = course or load_course()
+    ids = [e.id for e in course.lesson(lesson).exercises]
+    every = frozenset(ids)
+    buggy = frozenset(b for b in BUGS if b in every)
+    return [
+        Student("ada", every, description="the reference solution"),
+        Student("blank", description="handed in the stubs"),
+        Student("half", frozenset(ids[: len(ids) // 2]), description="the first half of the exercises"),
+        Student("bugs", every - buggy, buggy, description="everything, with plausible mistakes"),
+        Student("syntax", every, syntax_error=True, description="a syntax error in the module"),
+        Student("lostcell", every, drop_cells=(course.lesson(lesson).exercises[1].grade_id,),
+                description="deleted a check cell from the notebook"),
+    ]
+
+
+def render_student_package(student: Student, course: Course | None = None) -> dict[str, str]:
+    """The student's ``ecglab`` as ``{relative path: text}``."""
+    course = course or load_course()
+    files = render_package(course=course, solved_exercises=student.solved | student.bugs)
+    for exercise_id in student.bugs:
+        old, new = BUGS[exercise_id]
+        files = _replace(files, course.exercise(exercise_id), old, new)
+    for key in student.disasters:
+        exercise_id, old, new = DISASTERS[key]
+        files = _replace(files, course.exercise(exercise_id), old, new)
+    if student.syntax_error:
+        module = next(e for e in course.exercises if e.id in student.solved).module
+        rel = module.replace(".", "/") + ".py"
+        files[rel] = files[rel].replace("def ", "def def ", 1)
+    return files
+
+
+def _replace(files: dict, exercise, old: str, new: str) -> dict:
+    rel = exercise.module.replace(".", "/") + ".py"
+    if files[rel].count(old) != 1:
+        raise ValueError(f"simulated student: {old!r} is not in the reference {exercise.function} "
+                         f"exactly once; update autograder/submissions.py")
+    files = dict(files)
+    files[rel] = files[rel].replace(old, new)
+    return files
+
+
+def write_package_for(student: Student, dest: Path, course: Course | None = None) -> Path:
+    """Write the student's ``ecglab`` into ``dest/ecglab``; returns ``dest``."""
+    write_tree(render_student_package(student, course), Path(dest) / "ecglab")
+    return Path(dest)
+
+
+def write_submission(student: Student, release_dir: Path, dest: Path,
+                     course: Course | None = None) -> Path:
+    """Copy a released lesson folder to ``dest`` as the student hands it in."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(release_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    write_package_for(student, dest, course)
+    for notebook in dest.glob("*.ipynb"):
+        nb = json.loads(notebook.read_text())
+        cells = []
+        for cell in nb["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in student.drop_cells:
+                continue
+            cells.append(cell)
+            if grade_id in student.duplicate_cells:
+                copy = json.loads(json.dumps(cell))
+                copy["id"] = f"{cell['id']}-copy"
+                cells.append(copy)
+        nb["cells"] = cells
+        notebook.write_text(json.dumps(nb, indent=1))
+    return dest

@@ -1,0 +1,21 @@
+"""One test per exercise of ``course.yml`` (see ``autograder/conftest.py``)."""
+
+import pytest
+
+from .course import load_course
+from .grader import CHECKS, _load_checks, grade_exercise
+
+_load_checks()
+EXERCISES = [
+    pytest.param(e, marks=getattr(pytest.mark, f"lesson{e.lesson}"), id=f"{e.id}-{e.function}")
+    for e in load_course().exercises if e.id in CHECKS
+]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_exercise(exercise, impl_dir, grade_data_dir, record_result):
+    result = grade_exercise(exercise, impl_dir, data_dir=grade_data_dir)
+    record_result(result)
+    if not result.full_marks:
+        pytest.fail(f"exercise {exercise.id} ({exercise.function}): {result.points:g} / "
+                    f"{result.max:g}\n{result.message}", pytrace=False)

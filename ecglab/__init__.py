@@ -1,0 +1,36 @@
+# Generated from solutions/ecglab/__init__.py by `python -m autograder generate`: edit that file, not this one.
+"""ecglab: ECG heartbeat classification with 1-D convolutional networks.
+
+The package of the ecg-course (after Kachuee, Fazeli & Sarrafzadeh 2018). Students fill in the
+exercise modules lesson by lesson; everything else is ready-made:
+
+=================  ==========================================================  ==========
+module             what it holds                                                lesson
+=================  ==========================================================  ==========
+``preprocess``     the Kachuee beat-extraction scheme (exercises 1.1-1.8)      1
+``data``           MIT-BIH / PTB records, beat datasets, Kaggle CSVs, splits,  ready-made
+                   downloads and the synthetic ECG generator
+``course``         lesson set-up cells and the in-notebook ``check()``          ready-made
+``plots``          the figures the lessons draw                                 ready-made
+``cli``            ``python -m ecglab``                                         ready-made
+=================  ==========================================================  ==========
+
+Submodules are imported on first use, so ``import ecglab`` stays fast and does not import torch.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("config", "errors", "data", "preprocess", "course", "plots", "cli", "reproduce")
+
+
+def __getattr__(name):
+    # Lazy submodules: `ecglab.preprocess` works without an explicit import.
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ecglab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

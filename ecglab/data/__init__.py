@@ -1,0 +1,40 @@
+# Generated from solutions/ecglab/data/__init__.py by `python -m autograder generate`: edit that file, not this one.
+"""Ready-made data access for the course: records, beat datasets, Kaggle CSVs, splits, downloads.
+
+>>> from ecglab import data
+>>> ds = data.load_mitbih()          # real records if found, else Kaggle CSVs, else synthetic
+>>> print(data.describe(ds))         # says loudly when the data is synthetic
+>>> train, test = data.stratified_split(ds.y, seed=0)
+"""
+
+from .aami import CLASSES, CLASS_NAMES, PTB_CLASSES, symbols_to_classes
+from .beats import cut_beats, detect_and_cut, detect_r_peaks
+from .datasets import (
+    BeatDataset,
+    describe,
+    load_mitbih,
+    load_record,
+    load_ptb,
+    mitbih_from_records,
+    mitbih_record_names,
+    mitbih_source,
+    ptb_from_records,
+    ptb_record_names,
+    ptb_source,
+    read_mitbih_record,
+    read_ptb_record,
+)
+from .fetch import fetch_kaggle, fetch_physionet
+from .kaggle import read_csv, write_csv
+from .records import Record, read_wfdb, resample
+from .splits import DS1, DS2, PACED, interpatient_split, stratified_split
+
+__all__ = [
+    "CLASSES", "CLASS_NAMES", "PTB_CLASSES", "symbols_to_classes",
+    "cut_beats", "detect_and_cut", "detect_r_peaks",
+    "BeatDataset", "describe", "load_mitbih", "load_record", "load_ptb", "mitbih_from_records",
+    "mitbih_record_names", "mitbih_source", "ptb_from_records", "ptb_record_names", "ptb_source",
+    "read_mitbih_record", "read_ptb_record",
+    "fetch_kaggle", "fetch_physionet", "read_csv", "write_csv", "Record", "read_wfdb", "resample",
+    "DS1", "DS2", "PACED", "interpatient_split", "stratified_split",
+]

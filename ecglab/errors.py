@@ -1,0 +1,9 @@
+# Generated from solutions/ecglab/errors.py by `python -m autograder generate`: edit that file, not this one.
+"""The one exception type ecglab raises for bad input data."""
+
+
+class DataError(ValueError):
+    """Bad or missing input data; the message is one line that names the file and the problem.
+
+    A ``ValueError`` subclass, so ``except ValueError`` also catches it.
+    """

@@ -1,0 +1,304 @@
+"""Lesson 1 — signal preprocessing: from a raw ECG lead to fixed-length heartbeats.
+
+Kachuee, Fazeli & Sarrafzadeh (2018) turn a continuous ECG into beats in seven steps:
+
+1. split the signal into 10-s windows                              -> :func:`to_windows`
+2. min-max normalise each window to [0, 1]                         -> :func:`normalize`
+3. find all local maxima (first derivative crosses zero, + to -)   -> :func:`local_maxima`
+4. keep the maxima whose normalised value is >= 0.9: the R peaks   -> :func:`find_r_peaks`
+5. the median R-R interval is the nominal heartbeat period T       -> :func:`nominal_period`
+6. each beat is 1.2 T samples from its R peak, padded to 187       -> :func:`extract_beats`
+7. all of the above for a whole signal                             -> :func:`beats_from_signal`
+
+and label each beat with its AAMI class (:func:`aami_class`). Signals are numpy arrays sampled at
+``fs`` Hz (125 Hz in the course); indices are in samples (int64). No function modifies its inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_windows(signal: np.ndarray, fs: float, seconds: float = 10.0) -> np.ndarray:
+    """Split a 1-D signal into consecutive, non-overlapping windows of ``seconds`` seconds.
+
+    Exercise 1.1.
+
+    TODO: Reshape the signal into rows of ``round(seconds * fs)`` samples each.
+
+    APPROACH:
+    1. The window length in samples is ``n = round(seconds * fs)``.
+    2. Only whole windows are kept: ``len(signal) // n`` of them; the remainder is dropped.
+    3. Reshape the first ``n_windows * n`` samples into ``(n_windows, n)``.
+
+    EXAMPLE:
+    >>> to_windows(np.arange(25.0), fs=1, seconds=10).shape
+    (2, 10)
+    >>> to_windows(np.arange(5.0), fs=1, seconds=10).shape    # too short: no window
+    (0, 10)
+
+    HINT: ``x[:k].reshape(-1, n)`` gives ``(k // n, n)`` when ``k`` is a multiple of ``n``.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples,)
+        One ECG lead.
+    fs : float
+        Sampling rate in Hz.
+    seconds : float
+        Window length in seconds.
+
+    Returns
+    -------
+    ndarray, shape (n_windows, round(seconds * fs)), same dtype as ``signal``
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.1 (lesson 1): write to_windows")
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """Min-max normalise to [0, 1] along the last axis.
+
+    Exercise 1.2.
+
+    TODO: Map each row's minimum to 0 and its maximum to 1, linearly.
+
+    APPROACH:
+    1. ``lo`` = the minimum along the last axis (keep the axis so it broadcasts).
+    2. ``span`` = maximum minus minimum along the last axis.
+    3. Return ``(x - lo) / span``, but 0 wherever ``span`` is 0 (a constant row has no range,
+       and dividing by 0 would give NaN).
+
+    EXAMPLE:
+    >>> normalize(np.array([2.0, 4.0, 3.0]))
+    array([0. , 1. , 0.5])
+    >>> normalize(np.array([[1.0, 3.0], [5.0, 5.0]]))
+    array([[0., 1.],
+           [0., 0.]])
+
+    HINT: ``np.divide(a, b, out=np.zeros(...), where=b > 0)`` divides only where allowed.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,) or (m, n)
+
+    Returns
+    -------
+    ndarray, same shape as ``x``, float, values in [0, 1]
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.2 (lesson 1): write normalize")
+
+
+def local_maxima(x: np.ndarray) -> np.ndarray:
+    """Indices where the first derivative crosses zero from positive: the local maxima.
+
+    Exercise 1.3.
+
+    TODO: Return every ``i`` with ``0 < i < len(x) - 1``, ``x[i] > x[i-1]`` and ``x[i] >= x[i+1]``.
+
+    APPROACH:
+    1. Compare each inner sample with its left neighbour (strictly greater) and with its right
+       neighbour (greater or equal: on a flat top, the first sample of the plateau counts).
+    2. Both conditions true -> a maximum. Shift the indices by one, because the comparisons
+       start at ``x[1]``.
+
+    EXAMPLE:
+    >>> local_maxima(np.array([0.0, 2.0, 1.0, 3.0, 3.0, 0.0]))
+    array([1, 3])
+
+    HINT: ``x[1:-1] > x[:-2]`` compares every inner sample with its left neighbour at once.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (k,), int64, increasing indices into ``x``
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.3 (lesson 1): write local_maxima")
+
+
+def find_r_peaks(window: np.ndarray, threshold: float = 0.9) -> np.ndarray:
+    """R-peak candidates: local maxima whose normalised value reaches ``threshold``.
+
+    Exercise 1.4.
+
+    TODO: Normalise the window, find its local maxima, keep those at or above the threshold.
+
+    APPROACH:
+    1. ``x = normalize(window)`` (exercise 1.2).
+    2. ``peaks = local_maxima(x)`` (exercise 1.3).
+    3. Keep the peaks with ``x[peak] >= threshold``.
+
+    EXAMPLE:
+    >>> find_r_peaks(np.array([0.0, 10.0, 2.0, 5.0, 1.0, 9.5, 0.0]))
+    array([1, 5])
+
+    HINT: Index an array with a boolean mask: ``peaks[x[peaks] >= threshold]``.
+
+    Parameters
+    ----------
+    window : ndarray, shape (n,)
+        One window of an ECG lead (any units: it is normalised first).
+    threshold : float
+        Minimum normalised amplitude of an R peak, in [0, 1].
+
+    Returns
+    -------
+    ndarray, shape (k,), int64, increasing sample indices into ``window``
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.4 (lesson 1): write find_r_peaks")
+
+
+def nominal_period(r_peaks: np.ndarray) -> float:
+    """The nominal heartbeat period T: the median R-R interval, in samples.
+
+    Exercise 1.5.
+
+    TODO: Take the intervals between consecutive R peaks and return their median.
+
+    APPROACH:
+    1. With fewer than two peaks there is no interval: raise ``ValueError``.
+    2. ``np.diff`` gives the R-R intervals; ``np.median`` their median, as a Python float.
+
+    EXAMPLE:
+    >>> nominal_period(np.array([10, 110, 190, 300]))
+    100.0
+
+    HINT: The median is robust: one missed or extra beat hardly moves it, unlike the mean.
+
+    Parameters
+    ----------
+    r_peaks : ndarray, shape (k,), int
+        Increasing R-peak sample indices.
+
+    Returns
+    -------
+    float, samples
+
+    Raises
+    ------
+    ValueError
+        Fewer than two peaks.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.5 (lesson 1): write nominal_period")
+
+
+def extract_beats(window: np.ndarray, r_peaks: np.ndarray, period: float, length: int = 187,
+                  factor: float = 1.2) -> np.ndarray:
+    """Cut one fixed-length beat per R peak.
+
+    Exercise 1.6.
+
+    TODO: For each R peak ``r``, take ``window[r : r + round(factor * period)]``, keep at most
+    ``length`` samples, min-max normalise them, and zero-pad at the end to ``length`` samples.
+
+    APPROACH:
+    1. ``span = round(factor * period)`` samples per beat.
+    2. For each peak: ``segment = window[r : r + span][:length]`` (slicing stops at the end of
+       the window by itself).
+    3. ``normalize(segment)`` (exercise 1.2), then write it into a row of zeros of ``length``.
+    4. Stack the rows: ``(len(r_peaks), length)``; no peaks gives ``(0, length)``.
+
+    EXAMPLE:
+    >>> w = np.array([0.0, 4.0, 2.0, 0.0, 4.0, 1.0, 0.0, 0.0])
+    >>> extract_beats(w, np.array([1, 4]), period=3, length=5)
+    array([[1.  , 0.5 , 0.  , 0.  , 0.  ],
+           [1.  , 0.25, 0.  , 0.  , 0.  ]])
+
+    HINT: ``np.zeros((len(r_peaks), length))`` is already zero-padded; fill each row's start.
+
+    Parameters
+    ----------
+    window : ndarray, shape (n,)
+    r_peaks : ndarray, shape (k,), int
+        R-peak sample indices into ``window``.
+    period : float
+        Nominal heartbeat period T in samples.
+    length : int
+        Samples per beat (187 = 1.5 s at 125 Hz).
+    factor : float
+        Beat length as a multiple of T.
+
+    Returns
+    -------
+    ndarray, shape (k, length), float, values in [0, 1]
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.6 (lesson 1): write extract_beats")
+
+
+def beats_from_signal(signal: np.ndarray, fs: float = 125, threshold: float = 0.9) -> np.ndarray:
+    """All beats of a signal, found with the threshold detector: steps 1-6 put together.
+
+    Exercise 1.7.
+
+    TODO: Windows -> normalise -> R peaks -> period -> beats, for every window; stack the beats.
+
+    APPROACH:
+    1. ``to_windows(signal, fs)`` gives the 10-s windows.
+    2. For each window: ``x = normalize(window)``, ``peaks = find_r_peaks(x, threshold)``.
+    3. A window with fewer than two peaks has no period: skip it.
+    4. ``extract_beats(x, peaks, nominal_period(peaks))`` and collect the rows.
+    5. Stack everything into one array; no beats at all gives shape ``(0, 187)``.
+
+    EXAMPLE:
+    >>> beats = beats_from_signal(ecg_at_125_hz)          # 60 s of ECG, ~70 beats per minute
+    >>> beats.shape
+    (66, 187)
+
+    HINT: Collect the per-window arrays in a list and ``np.concatenate`` them once at the end;
+    ``np.concatenate`` needs at least one array, so start the list with ``np.zeros((0, 187))``.
+
+    Parameters
+    ----------
+    signal : ndarray, shape (n_samples,)
+        One ECG lead at ``fs`` Hz.
+    fs : float
+        Sampling rate in Hz.
+    threshold : float
+        R-peak threshold of :func:`find_r_peaks`.
+
+    Returns
+    -------
+    ndarray, shape (n_beats, 187), float, values in [0, 1]
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.7 (lesson 1): write beats_from_signal")
+
+
+def aami_class(symbol: str) -> int | None:
+    """The AAMI class (0..4 = N, S, V, F, Q) of a MIT-BIH beat annotation symbol.
+
+    Exercise 1.8.
+
+    TODO: Map the beat symbols onto the five AAMI classes; anything else is not a beat.
+
+    APPROACH:
+    1. The classes and their symbols:
+       N (0): ``N L R e j``;  S (1): ``A a J S``;  V (2): ``V E``;  F (3): ``F``;  Q (4): ``/ f Q``.
+    2. Return the class index of ``symbol``, or ``None`` when it is not a beat symbol
+       (rhythm changes ``+``, noise ``~``, ``|``, ``!``, ``x`` ...).
+
+    EXAMPLE:
+    >>> aami_class("V"), aami_class("/"), aami_class("+")
+    (2, 4, None)
+
+    HINT: A dict from symbol to class, built once, makes this one lookup: ``table.get(symbol)``.
+
+    Parameters
+    ----------
+    symbol : str
+        One annotation symbol.
+
+    Returns
+    -------
+    int in 0..4, or None
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("exercise 1.8 (lesson 1): write aami_class")

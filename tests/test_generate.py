@@ -1,0 +1,196 @@
+"""One source of truth: the generated student side matches a fresh generation and leaks nothing."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.course import load_course
+from autograder.generate import (BEGIN, END, GenerateError, has_solutions, package_files, render_package,
+                                 strip_source)
+from autograder.nbgrader_course import build_course, lesson_notebook, student_files
+
+from .conftest import REPO, SOLUTIONS
+
+COURSE = load_course()
+
+
+def test_ecglab_matches_a_fresh_generation():
+    fresh = render_package()
+    committed = {str(p.relative_to(REPO / "ecglab")): p.read_text()
+                 for p in (REPO / "ecglab").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    stale = sorted(k for k in fresh if committed.get(k) != fresh[k])
+    extra = sorted(set(committed) - set(fresh))
+    assert not stale and not extra, (f"run `python -m autograder generate`: stale {stale}, "
+                                     f"not generated {extra}")
+
+
+@pytest.mark.slow
+def test_lesson_notebooks_match_a_fresh_generation(tmp_path):
+    from autograder.nbgrader_course import release_notebooks
+    fresh = release_notebooks(tmp_path)
+    assert fresh, "no lesson notebook was generated"
+    for path in fresh:
+        committed = REPO / "lessons" / path.name
+        assert committed.is_file(), f"lessons/{path.name} is missing: run `python -m autograder generate`"
+        assert committed.read_bytes() == path.read_bytes(), (
+            f"lessons/{path.name} differs from a fresh generation: run `python -m autograder generate`")
+    assert sorted(p.name for p in (REPO / "lessons").glob("*.ipynb")) == sorted(p.name for p in fresh)
+
+
+def _solution_lines() -> dict[str, set[str]]:
+    """Distinctive lines of every solution region, per module file."""
+    found = {}
+    for path in package_files():
+        if path.suffix != ".py":
+            continue
+        inside, lines = False, set()
+        for line in path.read_text().splitlines():
+            if line.strip() == BEGIN:
+                inside = True
+            elif line.strip() == END:
+                inside = False
+            elif inside and len(line.strip()) >= 20:
+                lines.add(line.strip())
+        if lines:
+            found[str(path.relative_to(SOLUTIONS / "ecglab"))] = lines
+    return found
+
+
+def _code_lines(source: str) -> set[str]:
+    """The stripped lines of Python code, docstrings excluded (their APPROACH steps may quote
+    a line of the solution on purpose: that is the exercise sheet)."""
+    tree = ast.parse(source)
+    docstring_lines = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            docstring_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return {line.strip() for i, line in enumerate(source.splitlines(), 1) if i not in docstring_lines}
+
+
+def test_no_solution_leaks_into_the_student_side():
+    lines = _solution_lines()
+    assert lines, "no solution regions found"
+    code = {p: _code_lines(p.read_text()) for p in (REPO / "ecglab").rglob("*.py")}
+    for notebook in (REPO / "lessons").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text())["cells"]
+        code[notebook] = {line.strip() for c in cells if c["cell_type"] == "code"
+                          for line in "".join(c["source"]).splitlines()}
+    for path in code:
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
+    for path, student_lines in code.items():
+        for module, solution in lines.items():
+            leaked = sorted(solution & student_lines)
+            assert not leaked, f"{path} holds solution lines of {module}: {leaked[:3]}"
+
+
+def test_stubs_name_the_exercise_and_keep_signature_and_docstring():
+    student = ast.parse((REPO / "ecglab" / "preprocess.py").read_text())
+    reference = ast.parse((SOLUTIONS / "ecglab" / "preprocess.py").read_text())
+    functions = {n.name: n for n in student.body if isinstance(n, ast.FunctionDef)}
+    for node in reference.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        stub = functions[node.name]
+        assert ast.dump(stub.args) == ast.dump(node.args)
+        assert ast.get_docstring(stub) == ast.get_docstring(node)
+        exercise = next(e for e in COURSE.exercises if e.function == node.name)
+        raised = stub.body[-1]
+        assert isinstance(raised, ast.Raise)
+        message = raised.exc.args[0].value
+        assert f"exercise {exercise.id}" in message and f"lesson {exercise.lesson}" in message
+
+
+def test_strip_keeps_indentation_and_compiles():
+    source = (
+        "class Net:\n"
+        "    def forward(self, x):\n"
+        '        """Doc."""\n'
+        "        ### BEGIN SOLUTION\n"
+        "        y = x + 1\n"
+        "        return y\n"
+        "        ### END SOLUTION\n")
+    course = load_course()
+    exercise = course.exercises[0]
+    fake = course.__class__(**{**course.__dict__, "lessons": (
+        course.lessons[0].__class__(**{**course.lessons[0].__dict__, "exercises": (
+            exercise.__class__(**{**exercise.__dict__, "function": "Net"}),)}),)})
+    out = strip_source(source, Path("x.py"), exercise.module, fake)
+    assert "        raise NotImplementedError(" in out and "x + 1" not in out
+    compile(out, "x.py", "exec")
+    solved = strip_source(source, Path("x.py"), exercise.module, fake, solved={exercise.id})
+    assert "        y = x + 1" in solved and "BEGIN" not in solved
+
+
+@pytest.mark.parametrize("source,problem", [
+    ("def to_windows():\n    ### BEGIN SOLUTION\n    pass\n", "without a matching"),
+    ("def to_windows():\n    pass\n    ### END SOLUTION\n", "without ### BEGIN"),
+    ("def helper():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n", "outside every exercise"),
+])
+def test_strip_errors_name_file_and_line(source, problem):
+    with pytest.raises(GenerateError, match=problem) as info:
+        strip_source(source, Path("solutions/ecglab/preprocess.py"), "preprocess", COURSE)
+    assert re.search(r"preprocess\.py:\d+", str(info.value))
+
+
+def test_reference_package_imports_itself_only_relatively():
+    """The graders load the reference under another name: an absolute `import ecglab` inside it
+    would pull in the student's package instead."""
+    for path in package_files():
+        if path.suffix != ".py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     else [])
+            assert not any(n == "ecglab" or n.startswith("ecglab.") for n in names), (
+                f"{path}: absolute import of ecglab; use a relative import")
+
+
+def test_every_exercise_module_has_its_regions():
+    for exercise in COURSE.exercises:
+        path = SOLUTIONS / "ecglab" / (exercise.module.replace(".", "/") + ".py")
+        assert has_solutions(path.read_text()), path
+
+
+def test_lesson_notebook_structure():
+    lesson = COURSE.lesson(1)
+    nb = lesson_notebook(lesson, COURSE)
+    assert "colab.research.google.com" in nb.cells[1].source
+    assert nb.cells[2].metadata["nbgrader"]["grade_id"] == "setup"
+    assert "setup(lesson=1)" in nb.cells[2].source
+    grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in grade_cells] == [e.grade_id for e in lesson.exercises]
+    assert [c.metadata["nbgrader"]["points"] for c in grade_cells] == [e.points for e in lesson.exercises]
+    for cell, exercise in zip(grade_cells, lesson.exercises):
+        assert "from ecglab.course import check" in cell.source  # each grade cell imports check itself
+        assert f'check("{exercise.id}")' in cell.source
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+
+
+def test_committed_notebooks_have_no_outputs_and_a_badge():
+    for path in (REPO / "lessons").glob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path
+        assert "Open In Colab" in "".join(nb["cells"][1]["source"]), path
+
+
+def test_nbgrader_course_layout(tmp_path):
+    root = build_course(tmp_path / "course")
+    config = (root / "nbgrader_config.py").read_text()
+    assert 'c.CourseDirectory.course_id = "ecg-course"' in config
+    assert f"c.Execute.timeout = {COURSE.cell_timeout_seconds}" in config
+    assert "ecglab/preprocess.py" in config
+    compile(config, "nbgrader_config.py", "exec")
+    lesson1 = root / "source" / "lesson1"
+    assert (lesson1 / "01_preprocessing.ipynb").is_file()
+    assert "raise NotImplementedError" in (lesson1 / "ecglab" / "preprocess.py").read_text()
+    assert student_files(COURSE.lesson(1)) == ["ecglab/preprocess.py"]
