@@ -188,7 +188,10 @@ def _receive(fd: int, proc: subprocess.Popen, deadline: float) -> dict:
             if size == 0:
                 return wire.decode("null")
         elif size is not None and len(buffer) == need:
-            return wire.decode(buffer.decode())
+            try:
+                return wire.decode(buffer.decode())
+            except (ValueError, TypeError, KeyError, UnicodeDecodeError, RecursionError):
+                raise _Ended("unreadable") from None
 
 
 def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, timeout):
@@ -227,6 +230,8 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
             outcome.detail = f"did not finish within {timeout:g} s"
         elif reason == "oversize":
             outcome.status, outcome.detail = "crash", "sent a result larger than the grader accepts"
+        elif reason == "unreadable":
+            outcome.status, outcome.detail = "crash", "sent a result the grader cannot read"
         else:
             proc.wait(timeout=5)
             outcome.status = "crash"

@@ -70,16 +70,24 @@ def encode(value, depth=0):
     """A JSON-able, tagged form of ``value``; objects that are not data become their repr."""
     if depth > 20:
         return {"__opaque__": type(value).__name__, "repr": "(nested too deep)"}
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 2**63 else {"__bigint__": str(value)}
-    if isinstance(value, float):
-        return {"__float__": repr(value)}
     module = type(value).__module__ or ""
+    # numpy scalars first: np.float64 is also a Python float, np.str_ a str.
     if module == "numpy" and hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 \
             and type(value).__name__ != "ndarray":
+        if value.dtype.kind not in SAFE_KINDS:
+            return {"__opaque__": type(value).__name__, "repr": _short_repr(value)}
         return {"__npscalar__": value.dtype.str, "v": encode(value.item(), depth + 1)}
+    if value is None or type(value) in (bool, str):
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        value = int(value)
+        return value if abs(value) < 2**63 else {"__bigint__": str(value)}
+    if isinstance(value, float):
+        return {"__float__": repr(float(value))}
     if module == "numpy" and type(value).__name__ == "ndarray":
         if value.dtype.kind not in SAFE_KINDS:
             return {"__opaque__": f"ndarray[{value.dtype}]", "repr": repr(value)[:300]}

@@ -93,7 +93,7 @@ def nominal_period(r_peaks):
     intervals = np.diff(np.asarray(r_peaks, dtype=float))
     if intervals.size == 0:
         raise ValueError("need two R peaks")
-    return float(np.percentile(intervals, 50))
+    return np.percentile(intervals, 50)   # a numpy float64, not a Python float
 ''',
     ],
     "1.6": [

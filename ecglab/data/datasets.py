@@ -88,7 +88,7 @@ class BeatDataset:
         return BeatDataset(self.X[index], self.y[index], self.record[index], self.classes,
                            self.name, self.source, self.origin,
                            None if self.test_mask is None else self.test_mask[index],
-                           len(np.unique(self.record[index])), self.fs, dict(self.meta))
+                           len(set(self.record[index].tolist()) - {""}), self.fs, dict(self.meta))
 
 
 # --- finding the records ------------------------------------------------------------------------

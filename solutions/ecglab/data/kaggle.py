@@ -125,8 +125,9 @@ def write_csv(path: str | os.PathLike, X: np.ndarray, y: np.ndarray) -> Path:
                         f"got {X.shape} and {y.shape}")
     table = np.column_stack([X.astype(np.float64), y.astype(np.float64)])
     path.parent.mkdir(parents=True, exist_ok=True)
-    # float32 values need 9 significant digits to survive the round trip exactly.
-    np.savetxt(path, table, delimiter=",", fmt="%.9g")
+    # float32 values need 9 significant digits to survive the round trip exactly; the label is
+    # written as a float ("0.0"), as in the Kaggle files.
+    np.savetxt(path, table, delimiter=",", fmt=["%.9g"] * X.shape[1] + ["%.1f"])
     return path
 
 

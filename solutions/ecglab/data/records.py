@@ -83,6 +83,28 @@ def _check_files(stem: Path, suffixes: tuple[str, ...]) -> None:
             raise DataError(f"{path}: file not found")
 
 
+#: Bits per sample of the WFDB signal formats whose size follows from the header (not FLAC).
+_FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12,
+                "310": 32 / 3, "311": 32 / 3}
+
+
+def _check_size(stem: Path, header, channel: int) -> None:
+    """Refuse a signal file shorter than its header says (a cut-off download, a full disk)."""
+    file_name = header.file_name[channel]
+    same_file = [i for i, f in enumerate(header.file_name) if f == file_name]
+    if any(str(header.fmt[i]) not in _FORMAT_BITS for i in same_file):
+        return
+    bits_per_frame = sum(_FORMAT_BITS[str(header.fmt[i])] * (header.samps_per_frame[i] or 1)
+                         for i in same_file)
+    offset = (header.byte_offset or [None])[channel] or 0
+    expected = offset + int(header.sig_len * bits_per_frame // 8)
+    path = stem.with_name(file_name)
+    size = path.stat().st_size if path.is_file() else 0
+    if size < expected:
+        raise DataError(f"{path}: truncated, {size:,} of {expected:,} bytes "
+                        f"({header.sig_len:,} samples per signal in the header)")
+
+
 def read_wfdb(stem: str | Path, leads: tuple[str, ...] = (), annotator: str | None = None,
               source: str = "real", patient: str = "", name: str | None = None) -> Record:
     """Read one lead of a WFDB record (and its beat annotations) into a :class:`Record`.
@@ -119,6 +141,8 @@ def read_wfdb(stem: str | Path, leads: tuple[str, ...] = (), annotator: str | No
         meta["lead_fallback"] = f"none of {list(leads)} in {header.sig_name}; read {header.sig_name[channel]}"
 
     dat = stem.with_name(stem.name + ".dat")
+    if header.sig_len:
+        _check_size(stem, header, channel)
     try:
         rec = wfdb.rdrecord(str(stem), channels=[channel], physical=True)
     except Exception as exc:
