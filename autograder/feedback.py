@@ -34,18 +34,33 @@ def draw_peaks(fig, figure: dict) -> None:
 
 
 def draw_beats(fig, figure: dict) -> None:
-    """The first beats as expected and as the student's code cut them, one panel per beat."""
+    """The beats where yours and the expected ones differ most, with the differing samples marked."""
     expected, actual = figure["expected"], figure["actual"]
     if not isinstance(expected, np.ndarray) or expected.ndim != 2 or len(expected) == 0:
         return
-    n = min(3, len(expected))
-    for i in range(n):
-        ax = fig.add_subplot(1, n, i + 1)
-        ax.plot(expected[i], color="tab:green", lw=2, label="expected")
-        if isinstance(actual, np.ndarray) and actual.ndim == 2 and i < len(actual):
-            ax.plot(actual[i], color="tab:red", lw=1, ls="--", label="yours")
-        ax.set(title=f"beat {i}", xlabel="sample")
-        if i == 0:
+    comparable = (isinstance(actual, np.ndarray) and actual.shape == expected.shape
+                  and actual.dtype.kind in "biuf")
+    if comparable:
+        diff = np.nan_to_num(np.abs(actual.astype(float) - expected), nan=1.0)
+        rows = [int(r) for r in np.argsort(-diff.max(axis=1), kind="stable")[:3]]
+    else:
+        rows = list(range(min(3, len(expected))))
+    for panel, row in enumerate(rows):
+        ax = fig.add_subplot(1, len(rows), panel + 1)
+        ax.plot(expected[row], color="tab:green", lw=2, label="expected")
+        title = f"beat {row}"
+        if comparable:
+            ax.plot(actual[row], color="tab:red", lw=1, ls="--", label="yours")
+            wrong = np.flatnonzero(diff[row] > 1e-6)
+            if len(wrong):
+                ax.plot(wrong, np.nan_to_num(actual[row][wrong].astype(float)), "o", ms=4,
+                        mfc="none", mec="tab:red", label="differs")
+                title += f": differs at {len(wrong)} sample(s) from {wrong[0]}"
+        elif isinstance(actual, np.ndarray) and actual.ndim == 2 and row < len(actual):
+            ax.plot(actual[row], color="tab:red", lw=1, ls="--", label="yours")
+            title += f" (your array: {actual.shape}, expected {expected.shape})"
+        ax.set(title=title, xlabel="sample")
+        if panel == 0:
             ax.legend(loc="upper right")
 
 

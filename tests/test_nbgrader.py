@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import csv
 import html
+import json
+import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,6 +19,8 @@ from autograder.course import load_course
 from autograder.grader import grade
 from autograder.nbgrader_course import autograde_class
 from autograder.submissions import Student, demo_class, write_package_for
+
+from .conftest import REPO, subprocess_env
 
 COURSE = load_course()
 pytestmark = pytest.mark.slow
@@ -86,3 +92,62 @@ def test_release_holds_stubs_only(graded_class):
     release = root / "release" / "lesson1"
     text = (release / "ecglab" / "preprocess.py").read_text()
     assert "raise NotImplementedError" in text and "BEGIN SOLUTION" not in text
+
+
+def _points_by_cli(impl: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "autograder", "check", "--impl", str(impl),
+                           "--lesson", "1", "--json"], cwd=REPO, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    return {e["id"]: e["points"] for e in json.loads(proc.stdout)["exercises"]}
+
+
+def _points_by_pytest(impl: Path, out: Path) -> dict:
+    subprocess.run([sys.executable, "-m", "pytest", "autograder", "--impl", str(impl), "-m", "lesson1",
+                    "-q", "-p", "no:cacheprovider", "--grade-json", str(out)],
+                   cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    return {e["id"]: e["points"] for e in json.loads(out.read_text())["exercises"]}
+
+
+def _points_by_check_cells(impl: Path, ids: list[str]) -> dict:
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); sys.path.insert(1, sys.argv[2]); "
+            "from ecglab.course import check; "
+            "print(json.dumps([check(i, figures=False) for i in sys.argv[3:]]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(impl), str(REPO), *ids], cwd=impl,
+                          capture_output=True, text=True, timeout=300)
+    return dict(zip(ids, json.loads(proc.stdout.strip().splitlines()[-1])))
+
+
+def test_four_ways_of_grading_agree(graded_class, tmp_path):
+    """nbgrader's gradebook, `autograder check`, `pytest autograder` and the notebook's check()
+    give every exercise the same points, for every student of the class."""
+    students, result, _ = graded_class
+    ids = [e.id for e in COURSE.lesson(1).exercises]
+    for student in students:
+        impl = write_package_for(student, tmp_path / student.name, COURSE)
+        nbgrader = {e.id: result["scores"][student.name][e.grade_id] for e in COURSE.lesson(1).exercises}
+        ways = {"autograder check": _points_by_cli(impl),
+                "pytest autograder": _points_by_pytest(impl, tmp_path / f"{student.name}.json"),
+                "check() cells": _points_by_check_cells(impl, ids)}
+        for way, points in ways.items():
+            assert points == pytest.approx(nbgrader), f"{student.name}: {way} {points} != nbgrader {nbgrader}"
+
+
+def test_validator_sees_no_solution_in_the_release(graded_class):
+    """nbgrader's own validator (`nbgrader validate` exits 0 even on failure, so it is called in
+    code): on the released stubs every check cell fails; on the reference every one passes."""
+    from nbgrader.validator import Validator
+    _, _, root = graded_class
+    notebook = next((root / "release" / "lesson1").glob("*.ipynb"))
+    env_before = os.environ.get("ECGLAB_IMPL")
+    try:
+        os.environ["ECGLAB_IMPL"] = str(notebook.parent)
+        stubs = Validator().validate(str(notebook))
+        os.environ["ECGLAB_IMPL"] = str(root / "autograded" / "ada" / "lesson1")
+        solved = Validator().validate(str(notebook))
+    finally:
+        if env_before is None:
+            os.environ.pop("ECGLAB_IMPL", None)
+        else:
+            os.environ["ECGLAB_IMPL"] = env_before
+    assert len(stubs.get("failed", [])) == len(COURSE.lesson(1).exercises)
+    assert not solved.get("failed") and not solved.get("changed")

@@ -54,11 +54,44 @@ def read_csv(path: str | os.PathLike, n_classes: int = 5,
         Missing file, empty file, a header row, a row with the wrong number of columns, a value
         that is not a number, NaN, or a label out of range; the message names file and row.
     """
-    import pandas as pd
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    width = length + 1
+    values = _read_clean(path, width)
+    if values is None:
+        values = _read_careful(path, length)
+    if np.array_equal(values[0], np.arange(width)):
+        raise DataError(f"{path}: row 1 looks like a header row (0, 1, 2, ...); the format has none")
+    labels = values[:, -1]
+    bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= n_classes))
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(f"{path}: row {row + 1} has label {labels[row]:g}, expected a whole "
+                        f"number in 0..{n_classes - 1}")
+    return values[:, :length].astype(np.float32), labels.astype(np.int64)
+
+
+def _read_clean(path: Path, width: int) -> np.ndarray | None:
+    """The fast path: the whole file as float64 when it parses cleanly, else None."""
+    import pandas as pd
+
+    # pandas 3 parses floats correctly rounded by default; pandas 2 needs to be asked.
+    precise = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    try:
+        values = pd.read_csv(path, header=None, dtype=np.float64, skip_blank_lines=True,
+                             **precise).to_numpy()
+    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None  # UnicodeDecodeError is a ValueError
+    if values.ndim != 2 or values.shape[1] != width or len(values) == 0 or np.isnan(values).any():
+        return None
+    return values
+
+
+def _read_careful(path: Path, length: int) -> np.ndarray:
+    """The slow path: read as text and name the first row that is wrong (raises DataError)."""
+    import pandas as pd
+
     width = length + 1
     try:
         # Read as text first: a row with too many columns must not silently shift the others.
@@ -94,16 +127,7 @@ def read_csv(path: str | os.PathLike, n_classes: int = 5,
     nan_rows = np.flatnonzero(np.isnan(values).any(axis=1))
     if nan_rows.size:
         raise DataError(f"{path}: row {nan_rows[0] + 1} contains NaN ({nan_rows.size} rows do)")
-
-    if np.array_equal(values[0], np.arange(width)):
-        raise DataError(f"{path}: row 1 looks like a header row (0, 1, 2, ...); the format has none")
-    labels = values[:, -1]
-    bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= n_classes))
-    if bad.size:
-        row = int(bad[0])
-        raise DataError(f"{path}: row {row + 1} has label {labels[row]:g}, expected a whole "
-                        f"number in 0..{n_classes - 1}")
-    return values[:, :length].astype(np.float32), labels.astype(np.int64)
+    return values
 
 
 def write_csv(path: str | os.PathLike, X: np.ndarray, y: np.ndarray) -> Path:

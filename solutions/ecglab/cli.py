@@ -15,6 +15,18 @@ from .config import data_dir as resolve_data_dir
 from .errors import DataError
 
 
+def show_progress() -> bool:
+    """Progress bars only on a terminal, so that logs and captured output stay clean."""
+    return sys.stderr.isatty()
+
+
+def _close_progress_bars() -> None:
+    """Clear the bars an error interrupted, so that the error message starts its own line."""
+    from tqdm import tqdm
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def dataset_info(data_dir=None, progress: bool = False, seed: int = 0) -> dict:
     """What the data directory holds and gives, as the ``data info --json`` contract says."""
     from . import data
@@ -41,7 +53,7 @@ def dataset_info(data_dir=None, progress: bool = False, seed: int = 0) -> dict:
 
 
 def _info(args) -> int:
-    info = dataset_info(args.data_dir, progress=not args.json)
+    info = dataset_info(args.data_dir, progress=not args.json and show_progress())
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -83,11 +95,11 @@ def _build(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    mitbih = data.load_mitbih(args.data_dir, progress=True)
+    mitbih = data.load_mitbih(args.data_dir, progress=show_progress())
     train, test = data.stratified_split(mitbih.y, test_fraction=0.2, seed=args.seed)
     written.append(data.write_csv(out / "mitbih_train.csv", mitbih.X[train], mitbih.y[train]))
     written.append(data.write_csv(out / "mitbih_test.csv", mitbih.X[test], mitbih.y[test]))
-    ptb = data.load_ptb(args.data_dir, progress=True)
+    ptb = data.load_ptb(args.data_dir, progress=show_progress())
     if ptb is not None:
         for label, name in ((0, "ptbdb_normal.csv"), (1, "ptbdb_abnormal.csv")):
             rows = ptb.y == label
@@ -157,5 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except DataError as exc:
+        _close_progress_bars()
         print(f"error: {exc}", file=sys.stderr)
         return 2

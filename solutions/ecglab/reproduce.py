@@ -46,8 +46,12 @@ def detector_counts(data_dir=None, records: list[str] | None = None) -> dict:
         recs = [data.read_mitbih_record(n, data_dir) for n in records or data.mitbih_record_names(data_dir)]
     else:
         recs = synthetic_mitbih_records(names=tuple(records or MITBIH_NAMES))
+    from tqdm.auto import tqdm
+
+    from .cli import show_progress
     detected = annotated = 0
-    for record in recs:
+    for record in tqdm(recs, desc="threshold detector", unit="record", leave=False,
+                       disable=not show_progress()):
         rec = data.resample(record, 125)
         detected += len(data.detect_and_cut(rec.signal))
         annotated += int((rec.beat_classes >= 0).sum())
@@ -57,12 +61,12 @@ def detector_counts(data_dir=None, records: list[str] | None = None) -> dict:
 def reproduce(out: Path, data_dir=None, quick: bool = False) -> int:
     """Run the pipeline into ``out``: ``results.json``, ``report.md``, ``figures/``."""
     from . import data
-    from .cli import dataset_info
+    from .cli import dataset_info, show_progress
 
     started = time.perf_counter()
     out = Path(out)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    mitbih = data.load_mitbih(data_dir, progress=True,
+    mitbih = data.load_mitbih(data_dir, progress=show_progress(),
                               records=list(data.DS1[:6] + data.DS2[:6]) if quick else None)
     ptb = data.load_ptb(data_dir)
     print(data.describe(mitbih, data_dir))
