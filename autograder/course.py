@@ -53,7 +53,6 @@ class Lesson:
     module: str
     uses: tuple[str, ...]
     exercises: tuple[Exercise, ...]
-    grading_seconds: float = 60.0
 
     @property
     def points(self) -> float:
@@ -114,8 +113,7 @@ def load_course(path: Path = MANIFEST) -> Course:
         lessons.append(Lesson(number=number, id=entry["id"], title=entry["title"],
                               notebook=entry["notebook"], module=entry["module"],
                               uses=tuple(str(u) for u in entry.get("uses", [])),
-                              exercises=exercises,
-                              grading_seconds=float(entry.get("grading_seconds", 60))))
+                              exercises=exercises))
     ids = [e.id for lesson in lessons for e in lesson.exercises]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path}: exercise ids repeat: {sorted(i for i in ids if ids.count(i) > 1)}")

@@ -194,3 +194,15 @@ def test_nbgrader_course_layout(tmp_path):
     assert (lesson1 / "01_preprocessing.ipynb").is_file()
     assert "raise NotImplementedError" in (lesson1 / "ecglab" / "preprocess.py").read_text()
     assert student_files(COURSE.lesson(1)) == ["ecglab/preprocess.py"]
+
+
+def test_course_yml_data_settings_are_what_ecglab_does(repo, tmp_path, monkeypatch):
+    import yaml
+
+    from ecglab import config
+    settings = yaml.safe_load((repo / "course.yml").read_text())["data"]
+    monkeypatch.delenv(settings["env"], raising=False)
+    assert config.data_dir() == repo / settings["default_dir"]
+    monkeypatch.setenv(settings["env"], str(tmp_path))
+    assert config.data_dir() == tmp_path
+    assert config.data_dir("elsewhere") == Path("elsewhere")

@@ -191,49 +191,41 @@ def beats_of_annotated(record: Record, scheme: str = "kaggle") -> tuple[np.ndarr
     return beats, rec.beat_classes[kept]
 
 
+def _stack(parts: list[tuple[np.ndarray, np.ndarray, str]], records: list[Record],
+           **fields) -> BeatDataset:
+    """One dataset from per-record ``(beats, labels, record id)`` parts; real or synthetic as the
+    records are."""
+    synthetic = any(r.source == "synthetic" for r in records)
+    return BeatDataset(
+        X=np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 187), np.float32),
+        y=np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64),
+        record=np.concatenate([np.full(len(p[1]), p[2]) for p in parts]) if parts else np.zeros(0, str),
+        source="synthetic" if synthetic else "real",
+        origin="generator" if synthetic else "wfdb",
+        **fields,
+    )
+
+
 def mitbih_from_records(records: list[Record], progress: bool = False,
                         scheme: str = "kaggle") -> BeatDataset:
     """The 5-class beat dataset of annotated records (see :func:`beats_of_annotated`)."""
-    X, y, rec_ids = [], [], []
-    for record in _progress(records, "cutting beats", progress):
-        beats, labels = beats_of_annotated(record, scheme)
-        X.append(beats)
-        y.append(labels)
-        rec_ids.append(np.full(len(labels), record.name))
-    sources = {r.source for r in records}
-    return BeatDataset(
-        X=np.concatenate(X) if X else np.zeros((0, 187), np.float32),
-        y=np.concatenate(y) if y else np.zeros(0, np.int64),
-        record=np.concatenate(rec_ids) if rec_ids else np.zeros(0, str),
-        classes=CLASSES, name="mitbih",
-        source="synthetic" if "synthetic" in sources else "real",
-        origin="generator" if "synthetic" in sources else "wfdb",
-        n_records=len(records),
-        fs=(records[0].fs / KAGGLE_STRIDE if records else 120.0) if scheme == "kaggle" else float(FS),
-        meta={"scheme": scheme},
-    )
+    parts = [(*beats_of_annotated(record, scheme), record.name)
+             for record in _progress(records, "cutting beats", progress)]
+    fs = (records[0].fs / KAGGLE_STRIDE if records else 120.0) if scheme == "kaggle" else float(FS)
+    return _stack(parts, records, classes=CLASSES, name="mitbih", n_records=len(records), fs=fs,
+                  meta={"scheme": scheme})
 
 
 def ptb_from_records(records: list[Record], progress: bool = False) -> BeatDataset:
     """The MI beat dataset: every beat the threshold detector finds, labelled by its record."""
-    X, y, rec_ids = [], [], []
     labelled = [r for r in records if r.label is not None]
+    parts = []
     for record in _progress(labelled, "cutting beats", progress):
         beats = detect_and_cut(resample(record, FS).signal)
-        X.append(beats)
-        y.append(np.full(len(beats), record.label, dtype=np.int64))
-        rec_ids.append(np.full(len(beats), record.patient or record.name))
-    sources = {r.source for r in records}
-    return BeatDataset(
-        X=np.concatenate(X) if X else np.zeros((0, 187), np.float32),
-        y=np.concatenate(y) if y else np.zeros(0, np.int64),
-        record=np.concatenate(rec_ids) if rec_ids else np.zeros(0, str),
-        classes=PTB_CLASSES, name="ptb",
-        source="synthetic" if "synthetic" in sources else "real",
-        origin="generator" if "synthetic" in sources else "wfdb",
-        n_records=len(labelled),
-        meta={"excluded_records": [r.name for r in records if r.label is None]},
-    )
+        parts.append((beats, np.full(len(beats), record.label, dtype=np.int64),
+                      record.patient or record.name))
+    return _stack(parts, records, classes=PTB_CLASSES, name="ptb", n_records=len(labelled),
+                  meta={"excluded_records": [r.name for r in records if r.label is None]})
 
 
 def _from_csvs(paths: list[Path], name: str, classes: tuple, test_file: int | None) -> BeatDataset:
