@@ -101,6 +101,10 @@ def find_r_peaks_cases(ctx: Context) -> list[Case]:
              [call(windows[0][1] * 1000 - 300), call(-windows[-1][1])], idx, figure="peaks"),
         Case("a flat window has no peaks", [call(np.full(1250, 0.7))], idx,
              hint="a constant window normalises to zeros, which have no local maxima"),
+        Case("a window with a single R peak",
+             [call(np.r_[np.zeros(600), 3.0, np.zeros(649)]),
+              call(np.r_[np.linspace(0, 1, 50), np.linspace(1, 0, 50)] + 0.01 * np.sin(np.arange(100)))],
+             idx, figure="peaks"),
         Case("a peak at either end is not a local maximum",
              [call(np.array([10.0, 1.0, 2.0, 1.0, 9.5])), call(np.array([1.0, 2.0, 1.0, 3.0]))], idx),
     ]
