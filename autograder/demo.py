@@ -14,7 +14,6 @@ Everything goes under ``--out`` (default ``build/demo``); a summary is printed a
 
 from __future__ import annotations
 
-import filecmp
 import os
 import subprocess
 import sys
@@ -22,29 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .course import REPO, SOLUTIONS, load_course
+from .course import SOLUTIONS, load_course
+from .generate import out_of_sync
 
 
 def _banner(text: str) -> None:
     print(f"\n{'=' * 78}\n{text}\n{'=' * 78}", flush=True)
-
-
-def generated_files_in_sync() -> list[str]:
-    """Generated files that differ from a fresh generation (empty when all are in sync)."""
-    from .generate import render_package
-    from .nbgrader_course import release_notebooks
-
-    stale = []
-    for rel, text in render_package().items():
-        path = REPO / "ecglab" / rel
-        if not path.is_file() or path.read_text() != text:
-            stale.append(f"ecglab/{rel}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for fresh in release_notebooks(Path(tmp)):
-            committed = REPO / "lessons" / fresh.name
-            if not committed.is_file() or not filecmp.cmp(fresh, committed, shallow=False):
-                stale.append(f"lessons/{fresh.name}")
-    return stale
 
 
 def run_demo(out: Path, data_dir: str | None = None) -> int:
@@ -75,7 +57,7 @@ def run_demo(out: Path, data_dir: str | None = None) -> int:
         print(f"REAL DATA: MIT-BIH ({source}) in {reference_module('config').data_dir()}")
 
     _banner("2. Student release")
-    stale = generated_files_in_sync()
+    stale = out_of_sync()
     if stale:
         problems.append(f"generated files out of date: {', '.join(stale)}")
         print("✗ out of date (run `python -m autograder generate`): " + ", ".join(stale))

@@ -186,3 +186,28 @@ def generate(repo: Path = REPO, notebooks: bool = True) -> list[Path]:
         written += release_notebooks(repo / "lessons", course)
     return written
 
+
+
+def out_of_sync(repo: Path = REPO, notebooks: bool = True) -> list[str]:
+    """Generated files of ``repo`` that a fresh generation would change, add or remove.
+
+    The check behind ``make demo`` and the test suite: empty when ``ecglab/`` and ``lessons/``
+    are exactly what ``solutions/`` generates.
+    """
+    import tempfile
+
+    def compare(fresh: dict[str, bytes], folder: Path, pattern: str) -> list[str]:
+        skip = {"__pycache__", ".ipynb_checkpoints"}
+        committed = {str(p.relative_to(folder)): p.read_bytes() for p in folder.glob(pattern)
+                     if p.is_file() and not skip & set(p.parts)} if folder.is_dir() else {}
+        return sorted(f"{folder.name}/{rel}" for rel in set(fresh) | set(committed)
+                      if fresh.get(rel) != committed.get(rel))
+
+    files = {rel: text.encode() for rel, text in render_package().items()}
+    stale = compare(files, repo / PACKAGE, "**/*")
+    if notebooks:
+        from .nbgrader_course import release_notebooks
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = {p.name: p.read_bytes() for p in release_notebooks(Path(tmp))}
+        stale += compare(fresh, repo / "lessons", "*.ipynb")
+    return stale
