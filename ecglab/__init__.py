@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/__init__.py by `python -m autograder generate`: edit that file, not this one.
 """ecglab: ECG heartbeat classification with 1-D convolutional networks.
 
 The package of the ecg-course (after Kachuee, Fazeli & Sarrafzadeh 2018). Students fill in the
@@ -10,7 +9,6 @@ module             what it holds                                                
 ``preprocess``     the Kachuee beat-extraction scheme (exercises 1.1-1.8)      1
 ``data``           MIT-BIH / PTB records, beat datasets, Kaggle CSVs, splits,  ready-made
                    downloads and the synthetic ECG generator
-``course``         lesson set-up cells and the in-notebook ``check()``          ready-made
 ``plots``          the figures the lessons draw                                 ready-made
 ``cli``            ``python -m ecglab``                                         ready-made
 =================  ==========================================================  ==========
@@ -22,7 +20,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "errors", "data", "preprocess", "course", "plots", "cli", "reproduce")
+_SUBMODULES = ("config", "errors", "data", "preprocess", "plots", "cli", "reproduce")
 
 
 def __getattr__(name):

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/cli.py by `python -m autograder generate`: edit that file, not this one.
 """The command line: ``python -m ecglab data info|fetch|build`` and ``python -m ecglab reproduce``.
 
 Every command that reads data takes ``--data-dir DIR`` (default: ``$ECGLAB_DATA``, else ``data/`` of

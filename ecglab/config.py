@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/config.py by `python -m autograder generate`: edit that file, not this one.
 """Where ecglab looks for things: the data directory and the repository it came from.
 
 The data directory is, in this order of precedence:

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/errors.py by `python -m autograder generate`: edit that file, not this one.
 """The one exception type ecglab raises for bad input data."""
 
 

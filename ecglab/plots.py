@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/plots.py by `python -m autograder generate`: edit that file, not this one.
 """The figures the lessons draw: ECG strips, beats, and beats per class.
 
 Every function draws on a matplotlib ``Axes`` (a new figure when none is given) and returns it, so

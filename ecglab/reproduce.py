@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/reproduce.py by `python -m autograder generate`: edit that file, not this one.
 """``python -m ecglab reproduce``: the reference pipeline of the course, with a report and figures.
 
 data -> beats -> train -> evaluate -> transfer -> interpret. Each stage runs when the course has

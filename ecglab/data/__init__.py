@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/__init__.py by `python -m autograder generate`: edit that file, not this one.
 """Ready-made data access for the course: records, beat datasets, Kaggle CSVs, splits, downloads.
 
 >>> from ecglab import data

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/aami.py by `python -m autograder generate`: edit that file, not this one.
 """The AAMI EC57 heartbeat classes and how MIT-BIH annotation symbols map onto them.
 
 =====  ==========================================  ======================

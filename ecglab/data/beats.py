@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/beats.py by `python -m autograder generate`: edit that file, not this one.
 """Cut beats out of an ECG signal: the Kachuee scheme as the paper describes it, and the recipe
 that actually made the Kaggle MIT-BIH CSV.
 

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/datasets.py by `python -m autograder generate`: edit that file, not this one.
 """Beat datasets: where they come from (real records, Kaggle CSVs, or the synthetic generator) and
 how they are built.
 

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/fetch.py by `python -m autograder generate`: edit that file, not this one.
 """Download the course's data: the PhysioNet databases and the Kaggle heartbeat CSVs.
 
 :func:`fetch_physionet`

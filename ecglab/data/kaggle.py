@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/kaggle.py by `python -m autograder generate`: edit that file, not this one.
 """Read and write beat datasets in the format of the Kaggle "heartbeat" CSVs.
 
 The four files of the Kaggle dataset (``shayanfazeli/heartbeat``, Kachuee et al. 2018):

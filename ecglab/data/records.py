@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/records.py by `python -m autograder generate`: edit that file, not this one.
 """ECG records: one lead of one recording, with its beat annotations, read from WFDB files.
 
 A :class:`Record` is what every dataset of the course is built from, whether it comes from

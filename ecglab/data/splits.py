@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/splits.py by `python -m autograder generate`: edit that file, not this one.
 """Train/test splits of a beat dataset: by beat (as the Kaggle CSVs) and by patient (de Chazal 2004).
 
 A beat split puts beats of the same patient on both sides, so a model can score well by

@@ -1,4 +1,3 @@
-# Generated from solutions/ecglab/data/synthetic.py by `python -m autograder generate`: edit that file, not this one.
 """SYNTHETIC ECG records, so that the whole course runs offline.
 
 *** EVERYTHING THIS MODULE RETURNS IS SYNTHETIC: made by a formula, NOT recorded from patients. ***

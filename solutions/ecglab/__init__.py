@@ -1,35 +1,18 @@
-"""ecglab: ECG heartbeat classification with 1-D convolutional networks.
+"""The reference ``ecglab``: the exercise modules of this folder over the ready-made package.
 
-The package of the ecg-course (after Kachuee, Fazeli & Sarrafzadeh 2018). Students fill in the
-exercise modules lesson by lesson; everything else is ready-made:
-
-=================  ==========================================================  ==========
-module             what it holds                                                lesson
-=================  ==========================================================  ==========
-``preprocess``     the Kachuee beat-extraction scheme (exercises 1.1-1.8)      1
-``data``           MIT-BIH / PTB records, beat datasets, Kaggle CSVs, splits,  ready-made
-                   downloads and the synthetic ECG generator
-``course``         lesson set-up cells and the in-notebook ``check()``          ready-made
-``plots``          the figures the lessons draw                                 ready-made
-``cli``            ``python -m ecglab``                                         ready-made
-=================  ==========================================================  ==========
-
-Submodules are imported on first use, so ``import ecglab`` stays fast and does not import torch.
+``solutions/`` holds only what students write. Everything else of ``ecglab`` (data layer, plots,
+command line...) is written once, in the repository's ``ecglab/``. This file makes the two one
+package: it puts ``ecglab/`` *behind* this folder on the package's ``__path__`` (so
+``ecglab.preprocess`` is the reference here, ``ecglab.data`` the ready-made one) and runs the
+ready-made ``ecglab/__init__.py`` in this package's namespace. So ``--impl solutions`` is the
+reference in every command, with nothing committed twice.
 """
 
-import importlib
+import os as _os
 
-__version__ = "0.1.0"
-
-_SUBMODULES = ("config", "errors", "data", "preprocess", "course", "plots", "cli", "reproduce")
-
-
-def __getattr__(name):
-    # Lazy submodules: `ecglab.preprocess` works without an explicit import.
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'ecglab' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+__path__.append(_os.path.join(_os.path.dirname(_os.path.dirname(_os.path.dirname(
+    _os.path.realpath(__file__)))), "ecglab"))
+_ready_made_init = _os.path.join(__path__[-1], "__init__.py")
+with open(_ready_made_init, encoding="utf-8") as _file:
+    exec(compile(_file.read(), _ready_made_init, "exec"))
+del _file, _ready_made_init

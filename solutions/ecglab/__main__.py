@@ -1,5 +1,0 @@
-"""``python -m ecglab``: see :mod:`ecglab.cli`."""
-
-from .cli import main
-
-raise SystemExit(main())
