@@ -12,9 +12,9 @@ from .course import REPO
 
 def _generate(args) -> int:
     from .generate import generate
-    written = generate(REPO, notebooks=not args.no_notebooks)
-    print(f"generated {len(written)} files under ecglab/ and lessons/ from solutions/")
-    return 0
+    done = generate(REPO, notebooks=not args.no_notebooks, force=args.force)
+    print(done.message(REPO))
+    return 1 if done.kept else 0
 
 
 def _check(args) -> int:
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="regenerate ecglab/ and lessons/ from solutions/")
     p.add_argument("--no-notebooks", action="store_true", help="only the package (no nbgrader run)")
+    p.add_argument("--force", action="store_true",
+                   help="also replace edited generated files, after moving each to a dated backup")
     p.set_defaults(run=_generate)
 
     p = sub.add_parser("check", help="grade an ecglab package against the reference")
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (KeyError, ValueError, FileNotFoundError, RuntimeError) as exc:  # incl. GenerateError, CheckError
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -107,6 +107,9 @@ def load_course(path: Path = MANIFEST) -> Course:
                      student_helpers=bool(ex.get("student_helpers", False)))
             for ex in entry.get("exercises", [])
         )
+        if not exercises:
+            raise ValueError(f"{path}: lesson {number} has no exercises (list them, or leave the "
+                             f"lesson out until it has some)")
         for ex in exercises:
             if not ex.id.startswith(f"{number}."):
                 raise ValueError(f"{path}: exercise {ex.id} is listed under lesson {number}")
@@ -114,6 +117,9 @@ def load_course(path: Path = MANIFEST) -> Course:
                               notebook=entry["notebook"], module=entry["module"],
                               uses=tuple(str(u) for u in entry.get("uses", [])),
                               exercises=exercises))
+    modules = [lesson.module for lesson in lessons]
+    if len(modules) != len(set(modules)):
+        raise ValueError(f"{path}: two lessons share an exercise module: {modules}")
     ids = [e.id for lesson in lessons for e in lesson.exercises]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path}: exercise ids repeat: {sorted(i for i in ids if ids.count(i) > 1)}")

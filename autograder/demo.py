@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from .course import SOLUTIONS, load_course
-from .generate import out_of_sync
+from .generate import drift_message, out_of_sync
 
 
 def _banner(text: str) -> None:
@@ -57,12 +57,13 @@ def run_demo(out: Path, data_dir: str | None = None) -> int:
         print(f"REAL DATA: MIT-BIH ({source}) in {reference_module('config').data_dir()}")
 
     _banner("2. Student release")
-    stale = out_of_sync()
-    if stale:
-        problems.append(f"generated files out of date: {', '.join(stale)}")
-        print("✗ out of date (run `python -m autograder generate`): " + ", ".join(stale))
+    drift = out_of_sync()
+    if drift:
+        problems.append(f"generated files not in sync: {', '.join(map(str, drift))}")
+        print("✗ " + drift_message(drift))
     else:
-        print("✓ ecglab/ and lessons/ are exactly what solutions/ generates")
+        print("✓ the exercise modules in ecglab/ and the notebooks in lessons/ are exactly what "
+              "solutions/ generates")
     course_dir = build_course(out / "course")
     for lesson_dir in sorted((course_dir / "source").iterdir()):
         run_nbgrader(["generate_assignment", lesson_dir.name, "--force"], course_dir)

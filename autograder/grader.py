@@ -36,6 +36,10 @@ def check(exercise_id: str):
     """Register the case maker of an exercise: ``@check("1.2") def cases(ctx): ...``."""
 
     def register(make_cases):
+        known = CHECKS.get(exercise_id)
+        if known is not None and known.__qualname__ != make_cases.__qualname__:
+            raise ValueError(f"{make_cases.__module__}: a second check for exercise {exercise_id} "
+                             f"({known.__module__}.{known.__qualname__} is the first)")
         CHECKS[exercise_id] = make_cases
         return make_cases
 
@@ -43,7 +47,8 @@ def check(exercise_id: str):
 
 
 def _load_checks() -> None:
-    from . import checks  # noqa: F401  (registers every lesson's checks)
+    from .checks import load_all
+    load_all()
 
 
 class Context:
@@ -310,14 +315,20 @@ def grade(impl_dir: str | os.PathLike | None = None, lesson: int | None = None,
     exercises : list of str, optional
         Only these exercise ids (``["1.2", "1.4"]``).
     """
+    from .checks import validate
+
     course = course or load_course()
     impl_dir = Path(impl_dir or REPO).resolve()
-    _load_checks()
+    validate(course)
+    if lesson is not None and lesson not in {l.number for l in course.lessons}:
+        raise KeyError(f"there is no lesson {lesson}; the lessons are "
+                       f"{', '.join(str(l.number) for l in course.lessons)}")
     chosen = [e for e in course.exercises
-              if (lesson is None or e.lesson == lesson) and (exercises is None or e.id in exercises)
-              and e.id in CHECKS]
+              if (lesson is None or e.lesson == lesson) and (exercises is None or e.id in exercises)]
     if exercises:
         unknown = sorted(set(exercises) - {e.id for e in chosen})
         if unknown:
-            raise KeyError(f"no check for exercise(s) {', '.join(unknown)}")
+            raise KeyError(f"there is no exercise {', '.join(unknown)}"
+                           + (f" in lesson {lesson}" if lesson is not None else "")
+                           + f"; the exercises are {', '.join(e.id for e in course.exercises)}")
     return Report(str(impl_dir), [grade_exercise(e, impl_dir, course, data_dir) for e in chosen])

@@ -1,4 +1,4 @@
-"""The nbgrader course, generated from ``course.yml`` and ``solutions/``.
+"""The nbgrader course, generated from ``course.yml``, ``solutions/`` and the ready-made ``ecglab/``.
 
 ``python -m autograder nbgrader build DIR`` writes::
 
@@ -33,12 +33,19 @@ CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](\d+\.\d+)["']\s*\)\s*$""", re.MUL
 SETUP_CELL = '''\
 # Set-up: run this cell first. It finds your ecglab (in Colab it fetches the course first),
 # the data, and says what this lesson works with.
+KEEP_ON_DRIVE = False   # Colab: True keeps your exercise modules in Google Drive across resets
 import os, sys, subprocess
-if "google.colab" in sys.modules and not os.path.isdir("/content/{name}"):
-    # Colab: clone the course; wfdb is the one package Colab lacks (--no-deps keeps Colab's own).
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/{repository}",
-                    "/content/{name}"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "wfdb"], check=True)
+if "google.colab" in sys.modules:
+    # Colab: clone the course once (after "Restart session" the clone is still there), add the
+    # two packages Colab lacks (--no-deps keeps Colab's own torch and numpy), work in lessons/.
+    if not os.path.isdir("/content/{name}"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/{repository}",
+                        "/content/{name}"], check=True)
+    try:
+        import wfdb, pooch
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "wfdb", "pooch"],
+                       check=True)
     os.chdir("/content/{name}/lessons")
 
 def _course_root():
@@ -46,21 +53,23 @@ def _course_root():
     if os.environ.get("ECGLAB_IMPL"):
         return os.path.abspath(os.environ["ECGLAB_IMPL"])
     here = os.path.abspath(os.getcwd())
-    for folder in [here] + [os.path.dirname(here), os.path.dirname(os.path.dirname(here))]:
+    for folder in [here, os.path.dirname(here), os.path.dirname(os.path.dirname(here))]:
         if os.path.isfile(os.path.join(folder, "ecglab", "__init__.py")):
             return folder
-    raise RuntimeError("ecglab not found: open this notebook from the course's lessons/ folder")
+    raise RuntimeError(f"ecglab not found in {{here}} or above: open this notebook from the "
+                       f"course's lessons/ folder")
 
-sys.path.insert(0, _course_root())
+if _course_root() not in sys.path:
+    sys.path.insert(0, _course_root())
 %load_ext autoreload
 %autoreload 2
 %matplotlib inline
-from ecglab.course import setup
-setup(lesson={number})'''
+from autograder.notebook import setup
+setup(lesson={number}, keep_on_drive=KEEP_ON_DRIVE)'''
 
 CHECK_CELL = '''\
 # Check exercise {id} ({function}): run this cell again after each change to ecglab/{module}.py
-from ecglab.course import check
+from autograder.notebook import check
 check("{id}")'''
 
 
@@ -198,6 +207,16 @@ def run_nbgrader(args: list[str], course_dir: str | os.PathLike, check: bool = T
     return proc
 
 
+def fingerprinted(text: str, lesson_id: str) -> str:
+    """A release notebook with its fingerprint in ``metadata.ecg_course`` (see :mod:`autograder.generate`)."""
+    import nbformat
+
+    from .generate import notebook_fingerprint
+    nb = nbformat.reads(text, as_version=4)
+    nb.metadata["ecg_course"] = {"lesson": lesson_id, "fingerprint": notebook_fingerprint(nb)}
+    return nbformat.writes(nb)
+
+
 def release_notebooks(lessons_dir: str | os.PathLike, course: Course | None = None) -> list[Path]:
     """Regenerate ``lessons/*.ipynb``: each lesson's release notebook from nbgrader."""
     course = course or load_course()
@@ -211,7 +230,7 @@ def release_notebooks(lessons_dir: str | os.PathLike, course: Course | None = No
             run_nbgrader(["generate_assignment", lesson_dir.name, "--force", "--no-db"], root)
             for notebook in sorted((root / "release" / lesson_dir.name).glob("*.ipynb")):
                 target = lessons_dir / notebook.name
-                text = notebook.read_text()
+                text = fingerprinted(notebook.read_text(), lesson_dir.name)
                 if not target.is_file() or target.read_text() != text:
                     target.write_text(text)
                 wanted.add(target)

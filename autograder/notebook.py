@@ -1,16 +1,23 @@
-"""The course inside the notebooks: the set-up cell, ``check()`` and the reference fallback.
+"""The course inside the notebooks: the set-up cell, ``check()``, the reference fallback, saved work.
+
+This is the grading side of a lesson notebook; the ``ecglab`` package itself never imports it.
 
 ``setup(lesson)``
-    says which ``ecglab`` the notebook uses, where the data comes from (loudly when synthetic)
-    and which exercises of earlier lessons the lesson builds on are written yet.
+    says which ``ecglab`` the notebook uses, where the data comes from (loudly when synthetic,
+    with the command that fetches real data *here*), and which exercises of earlier lessons the
+    lesson builds on are written yet. In Colab it restores work kept in Google Drive.
 ``check("1.2")``
-    grades one exercise of *this* ``ecglab`` with the course's grader, prints a ✓/✗ line per
-    case and explains the first failure (with a figure where one helps); returns the points as a
-    plain float, which is also how nbgrader reads a check cell's score.
+    grades one exercise of the notebook's ``ecglab`` with the course's grader, prints a ✓/✗ line
+    per case and explains the first failure (with a figure where one helps); it says when the
+    exercise was graded with the reference versions of other exercises and where the student's own
+    pipeline gives other results. Returns the points (which is how nbgrader reads a check cell).
 ``exercises("preprocess")``
     the functions of an exercise module, yours where written; in self-study, where one is not
     written yet, the reference takes its place with a notice, so a lesson never gets stuck on an
     unfinished exercise. In grading mode (nbgrader sets ``NBGRADER_EXECUTION``) it never does.
+``save_work()`` / ``restore_work()``
+    keep the exercise modules in a folder (Google Drive in Colab) and bring them back after a
+    runtime reset; ``setup(..., keep_on_drive=True)`` does both by itself.
 """
 
 from __future__ import annotations
@@ -18,23 +25,38 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
-import importlib.util
 import inspect
 import io
 import os
+import shutil
 import sys
 import textwrap
 import warnings
 from pathlib import Path
 
-from .config import data_dir, package_dir, repository_root
+#: Where Colab mounts Google Drive, and the folder in it that keeps a student's exercise modules.
+DRIVE_MOUNT = Path("/content/drive")
+DRIVE_FOLDER = "MyDrive/ecg-course-work"
 
-REFERENCE_ALIAS = "_ecglab_reference"
+_keep: dict = {"folder": None}   # set by setup(keep_on_drive=True) / save_work(): check() saves too
 
 
 def grading_mode() -> bool:
     """True while nbgrader executes the notebook (autograde or validate)."""
     return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def _ecglab():
+    """The ``ecglab`` this notebook imported (the set-up cell put its folder first on sys.path)."""
+    return importlib.import_module("ecglab")
+
+
+def package_dir() -> Path:
+    return Path(_ecglab().__file__).resolve().parent
 
 
 # --- is an exercise written yet? -------------------------------------------------------------------
@@ -72,21 +94,12 @@ def implemented(obj) -> bool:
 # --- the reference, for self-study ---------------------------------------------------------------
 
 def reference_module(name: str):
-    """A module of the reference solutions (``solutions/ecglab``), imported under its own name.
-
-    Returns None when the reference is not at hand (an nbgrader release, an installed package).
-    """
-    root = repository_root()
-    init = root / "solutions" / "ecglab" / "__init__.py" if root else None
-    if init is None or not init.is_file():
+    """A module of the reference (``solutions/`` over ``ecglab/``), or None where it is not at hand."""
+    from .course import SOLUTIONS
+    if not (SOLUTIONS / "ecglab" / "__init__.py").is_file():
         return None
-    if REFERENCE_ALIAS not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            REFERENCE_ALIAS, init, submodule_search_locations=[str(init.parent)])
-        package = importlib.util.module_from_spec(spec)
-        sys.modules[REFERENCE_ALIAS] = package
-        spec.loader.exec_module(package)
-    return importlib.import_module(f"{REFERENCE_ALIAS}.{name}")
+    from .reference import reference_module as load
+    return load(name)
 
 
 class _Exercises:
@@ -97,7 +110,7 @@ class _Exercises:
         self._told: set[str] = set()
 
     def __getattr__(self, name: str):
-        yours = getattr(importlib.import_module(f"{__package__}.{self._module}"), name)
+        yours = getattr(importlib.import_module(f"ecglab.{self._module}"), name)
         if implemented(yours) or grading_mode():
             return yours
         reference = reference_module(self._module)
@@ -110,7 +123,7 @@ class _Exercises:
         return getattr(reference, name)
 
     def __dir__(self):
-        return dir(importlib.import_module(f"{__package__}.{self._module}"))
+        return dir(importlib.import_module(f"ecglab.{self._module}"))
 
 
 def exercises(module: str) -> _Exercises:
@@ -120,53 +133,146 @@ def exercises(module: str) -> _Exercises:
 
 # --- set-up ----------------------------------------------------------------------------------------
 
-def _course_manifest() -> dict | None:
-    root = repository_root()
-    if root is None:
-        return None
-    import yaml
-    return yaml.safe_load((root / "course.yml").read_text())
+def fetch_hint(database: str = "mitbih") -> str:
+    """The command that fetches real data into the data directory this notebook reads, as it is
+    typed *here*: a ``!`` cell in Colab, a terminal command elsewhere."""
+    root = package_dir().parent
+    if in_colab():
+        return f"run a cell with: !cd {root} && python -m ecglab data fetch {database}"
+    return f"in a terminal, in {root}: python -m ecglab data fetch {database} (or set ECGLAB_DATA)"
 
 
-def setup(lesson: int) -> None:
-    """Print what the lesson works with: package, data, grading mode, earlier exercises."""
-    from . import data
+def setup(lesson: int, keep_on_drive: bool = False) -> None:
+    """Print what the lesson works with: package, data, grading mode, earlier exercises.
+
+    Parameters
+    ----------
+    lesson : int
+        The lesson's number.
+    keep_on_drive : bool
+        In Colab: keep your exercise modules in Google Drive (Colab asks for permission once),
+        restore them now if a saved copy is there, and save them again after every check.
+    """
+    from ecglab import data
+    from ecglab.config import data_dir
+
+    from .course import load_course
 
     print(f"ecglab from {package_dir()}")
     if grading_mode():
         print(f"grading mode ({os.environ['NBGRADER_EXECUTION']}): figures and long runs are "
               f"skipped, and nothing falls back to the reference")
+    if keep_on_drive and in_colab() and not grading_mode():
+        restore_work(_drive_folder(mount=True))
     source = data.mitbih_source()
     if source == "generator":
-        print("*** SYNTHETIC DATA *** no MIT-BIH records or Kaggle CSVs were found in "
-              f"{data_dir()}: the lessons use ecglab's synthetic ECG generator.\n"
-              "    For real data: `python -m ecglab data fetch mitbih` (or set ECGLAB_DATA).")
+        print(f"*** SYNTHETIC DATA *** no MIT-BIH records or Kaggle CSVs were found in {data_dir()}:\n"
+              f"    the lesson uses ecglab's synthetic ECG generator, and its numbers are those of\n"
+              f"    synthetic signals, not of patients. For real data, {fetch_hint()}.")
     else:
         print(f"data: real MIT-BIH ({'PhysioNet records' if source == 'wfdb' else 'Kaggle CSVs'}) "
               f"in {data_dir()}")
-    manifest = _course_manifest()
-    if manifest is None:
-        return
-    entry = next((l for l in manifest["lessons"] if int(l["number"]) == lesson), None)
-    uses = [str(u) for u in (entry or {}).get("uses", [])]
-    by_id = {str(e["id"]): (l["module"], e["function"])
-             for l in manifest["lessons"] for e in l["exercises"]}
-    for exercise_id in uses:
-        module, name = by_id[exercise_id]
-        yours = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    if in_colab() and not keep_on_drive and not grading_mode():
+        print("ℹ Colab forgets your files when the runtime is reset: run save_work() to keep your "
+              "exercise modules in Google Drive\n  (or set keep_on_drive=True in the set-up cell).")
+    course = load_course()
+    by_id = {e.id: e for e in course.exercises}
+    for exercise_id in course.lesson(lesson).uses:
+        exercise = by_id[exercise_id]
+        yours = getattr(importlib.import_module(f"ecglab.{exercise.module}"), exercise.function)
         if implemented(yours):
-            print(f"✓ exercise {exercise_id} ({name}): using yours")
-        elif not grading_mode() and reference_module(module) is not None:
-            print(f"ℹ exercise {exercise_id} ({name}) is not written yet: using the reference "
-                  f"{name} — finish exercise {exercise_id} to use yours")
+            print(f"✓ exercise {exercise_id} ({exercise.function}): using yours")
+        elif not grading_mode() and reference_module(exercise.module) is not None:
+            print(f"ℹ exercise {exercise_id} ({exercise.function}) is not written yet: using the "
+                  f"reference {exercise.function} — finish exercise {exercise_id} to use yours")
         else:
-            print(f"✗ exercise {exercise_id} ({name}) is not written yet, and this lesson needs it")
+            print(f"✗ exercise {exercise_id} ({exercise.function}) is not written yet, and this "
+                  f"lesson needs it")
+
+
+# --- keeping work across Colab runtime resets ------------------------------------------------------
+
+def _drive_folder(mount: bool) -> Path:
+    if mount and not (DRIVE_MOUNT / "MyDrive").is_dir():
+        from google.colab import drive  # Colab asks the student for permission here
+        drive.mount(str(DRIVE_MOUNT))
+    return DRIVE_MOUNT / DRIVE_FOLDER
+
+
+def _exercise_files() -> list[Path]:
+    from .course import load_course
+    package = package_dir()
+    return [package / f"{lesson.module.replace('.', '/')}.py" for lesson in load_course().lessons
+            if (package / f"{lesson.module.replace('.', '/')}.py").is_file()]
+
+
+def save_work(folder: str | os.PathLike | None = None, quiet: bool = False) -> list[Path]:
+    """Copy the exercise modules you have edited to ``folder`` (default: Google Drive in Colab).
+
+    From then on every ``check()`` saves them again. Returns the files written.
+    """
+    from .generate import module_is_generated
+    if folder is None:
+        if not in_colab():
+            raise ValueError("save_work(): outside Colab, name the folder: save_work('my-backup')")
+        folder = _drive_folder(mount=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _keep["folder"] = folder
+    saved = []
+    for path in _exercise_files():
+        if not module_is_generated(path.read_text()):     # an untouched stub is not work
+            shutil.copy2(path, folder / path.name)
+            saved.append(folder / path.name)
+    if not quiet:
+        names = ", ".join(p.name for p in saved) or "nothing edited yet"
+        print(f"✓ saved to {folder}: {names}; check() keeps saving there")
+    return saved
+
+
+def restore_work(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Bring back exercise modules saved by :func:`save_work`, where yours is still the stub.
+
+    A module you have edited here is never replaced: when both differ, yours stays and the saved
+    one is named. Returns the files restored.
+    """
+    from .generate import module_is_generated
+    if folder is None:
+        folder = _drive_folder(mount=True) if in_colab() else None
+    if folder is None:
+        raise ValueError("restore_work(): outside Colab, name the folder: restore_work('my-backup')")
+    folder = Path(folder)
+    _keep["folder"] = folder
+    restored = []
+    for path in _exercise_files():
+        saved = folder / path.name
+        if not saved.is_file() or saved.read_text() == path.read_text():
+            continue
+        if module_is_generated(path.read_text()):
+            shutil.copy2(saved, path)
+            restored.append(path)
+        else:
+            print(f"ℹ kept your {path.name} here; the copy saved in {folder} differs (not restored)")
+    if restored:
+        # (the set-up cell's %autoreload picks the restored modules up)
+        print(f"✓ restored from {folder}: {', '.join(p.name for p in restored)}")
+    elif folder.is_dir():
+        print(f"✓ your exercise modules are kept in {folder}")
+    return restored
 
 
 # --- check ---------------------------------------------------------------------------------------
 
-def check(exercise_id: str, figures: bool | None = None) -> float:
-    """Grade exercise ``exercise_id`` of this ``ecglab`` and print what passed and what did not.
+class Points(float):
+    """The points of a check cell: a float (nbgrader reads the plain-text form as the cell's
+    partial credit) that shows nothing in a notebook, where the printed summary says it all."""
+
+    def _repr_html_(self) -> str:
+        return ""
+
+
+def check(exercise_id: str, figures: bool | None = None) -> Points:
+    """Grade exercise ``exercise_id`` of this notebook's ``ecglab`` and print what passed and what not.
 
     Parameters
     ----------
@@ -177,15 +283,10 @@ def check(exercise_id: str, figures: bool | None = None) -> float:
 
     Returns
     -------
-    float
+    Points (a float)
         Points earned, between 0 and the exercise's points.
     """
-    try:
-        import autograder.grader as grader
-    except ImportError:
-        print("✗ cannot check: the course's autograder is not importable here. Run the set-up "
-              "cell first (it puts the course repository on the path).")
-        return 0.0
+    from . import grader
     impl = package_dir().parent
     # Nothing may reach stderr in a check cell: nbgrader scores a cell with stderr output 0.
     with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
@@ -194,15 +295,21 @@ def check(exercise_id: str, figures: bool | None = None) -> float:
             report = grader.grade(impl, exercises=[exercise_id])
         except Exception as exc:  # a broken environment must not look like a student mistake
             print(f"✗ the check of exercise {exercise_id} could not run: {type(exc).__name__}: {exc}")
-            return 0.0
+            return Points(0.0)
     result = report.exercises[0]
     print(grader.exercise_summary(result))
     if figures is None:
         figures = not grading_mode()
     failed = next((c for c in result.cases if not c.passed and c.figure), None)
-    if figures and failed is not None:
+    if figures and failed is not None and result.status != "not-implemented":
         with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from autograder.feedback import draw
+            from .feedback import draw
             draw(failed)
-    return float(min(result.max, max(0.0, result.points)))
+    if _keep["folder"] is not None and not grading_mode():
+        with contextlib.suppress(OSError):
+            save_work(_keep["folder"], quiet=True)
+    return Points(min(result.max, max(0.0, result.points)))
+
+
+__all__ = ["setup", "check", "exercises", "grading_mode", "save_work", "restore_work"]

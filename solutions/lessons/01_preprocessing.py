@@ -42,7 +42,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from ecglab import data, plots
-from ecglab.course import exercises, grading_mode
+from autograder.notebook import exercises, grading_mode
 
 pp = exercises("preprocess")   # your functions from ecglab/preprocess.py (see the set-up cell)
 FS = 125                       # Hz: every dataset of the course is at 125 Hz
