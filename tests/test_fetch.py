@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
+import pooch
 import pytest
 
 from ecglab.data import fetch, kaggle
@@ -32,14 +33,13 @@ VERSION = "0.0-test"  # not a real version, so no pinned checksums apply to the 
 # --- the mirror -----------------------------------------------------------------------------------
 
 class MirrorHandler(BaseHTTPRequestHandler):
-    """GET of files under the server's root, with Range support and injectable faults."""
+    """GET of files under the server's root, with injectable faults."""
 
     def do_GET(self):
         server = self.server
         path = unquote(urlsplit(self.path).path)
-        wanted = self.headers.get("Range")
         with server.lock:
-            server.requests.append((path, wanted))
+            server.requests.append(path)
             pending = server.faults.get(path)
             fault = pending.pop(0) if pending else None
         if isinstance(fault, int):  # an HTTP error status, e.g. 503
@@ -49,18 +49,8 @@ class MirrorHandler(BaseHTTPRequestHandler):
         if not file.is_file():
             self.send_error(404)
             return
-        data = file.read_bytes()
-        start = 0
-        if wanted and server.ranges:
-            start = int(wanted.removeprefix("bytes=").split("-")[0])
-            if start >= len(data):
-                self.send_error(416)
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
+        body = file.read_bytes()
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if fault == "truncate":  # promise the whole body, send half, hang up
@@ -77,22 +67,21 @@ class Mirror(ThreadingHTTPServer):
     def __init__(self, root: Path):
         super().__init__(("127.0.0.1", 0), MirrorHandler)
         self.root = root
-        self.requests: list[tuple[str, str | None]] = []
+        self.requests: list[str] = []
         self.faults: dict[str, list] = {}  # URL path -> faults, one used per request
-        self.ranges = True  # whether Range requests are honoured
         self.lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_port}"
 
-    def requested(self, name: str) -> list[str | None]:
-        """The Range header of each request for a path ending in ``/name``."""
-        return [wanted for path, wanted in self.requests if path.endswith("/" + name)]
+    def requested(self, name: str) -> int:
+        """How many requests there were for a path ending in ``/name``."""
+        return sum(path.endswith("/" + name) for path in self.requests)
 
     def data_requests(self) -> list[str]:
         """Requested paths other than the two manifests."""
-        return [p for p, _ in self.requests if not p.endswith(("/SHA256SUMS.txt", "/RECORDS"))]
+        return [p for p in self.requests if not p.endswith(("/SHA256SUMS.txt", "/RECORDS"))]
 
 
 @pytest.fixture
@@ -112,8 +101,8 @@ def quiet_network(monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.delenv(fetch.ENV_PHYSIONET_URL, raising=False)
-    monkeypatch.setattr(fetch, "BACKOFF", 0.0)
-    monkeypatch.setattr(fetch, "TIMEOUT", 10.0)
+    # pooch sleeps 1 s, 2 s, ... between tries (time.sleep in pooch.core); here no retry waits.
+    monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(fetch, "repository_root", lambda: None)
 
 
@@ -159,6 +148,11 @@ def same_files(folder: Path, files: dict[str, bytes]) -> bool:
     return all((folder / rel).read_bytes() == data for rel, data in files.items())
 
 
+def names_in(folder: Path) -> set[str]:
+    """The files of ``folder``: a temporary file left behind by a download would show here."""
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
 # --- PhysioNet: machinery -------------------------------------------------------------------------
 
 def test_happy_path_verifies_every_file(mirror, tmp_path):
@@ -167,7 +161,7 @@ def test_happy_path_verifies_every_file(mirror, tmp_path):
     assert folder == tmp_path / "data" / "mitdb"
     assert same_files(folder, files)
     assert (folder / "RECORDS").read_text() == "100\n101\n102\n"
-    assert not list(folder.rglob("*.part"))
+    assert names_in(folder) == set(files) | {"RECORDS"}
     assert sorted(mirror.data_requests()) == sorted(f"/mitdb/{VERSION}/{r}" for r in files)
 
 
@@ -199,76 +193,66 @@ def test_corrupt_file_on_server_is_a_data_error(mirror, tmp_path):
     message = str(info.value)
     assert "mitdb/101.dat" in message and "\n" not in message
     assert sha256(files["101.dat"]) in message and sha256(served.read_bytes()) in message
-    assert len(mirror.requested("101.dat")) == 2  # one retry
+    assert mirror.requested("101.dat") == 2  # one retry
     folder = tmp_path / "data" / "mitdb"
-    assert not (folder / "101.dat").exists() and not (folder / "101.dat.part").exists()
+    assert "101.dat" not in names_in(folder) <= set(files) | {"RECORDS"}  # and no temporary file
 
 
-def test_truncated_response_is_retried_and_resumed(mirror, tmp_path):
+def test_truncated_response_is_retried(mirror, tmp_path):
     files = fake_mitdb(mirror)
     mirror.faults[f"/mitdb/{VERSION}/100.dat"] = ["truncate"]
     folder = get(mirror, tmp_path)
     assert same_files(folder, files)
-    half = len(files["100.dat"]) // 2
-    assert mirror.requested("100.dat") == [None, f"bytes={half}-"]
+    assert mirror.requested("100.dat") == 2  # the second try starts again from the first byte
 
 
 def test_server_errors_are_retried_then_reported(mirror, tmp_path):
     files = fake_mitdb(mirror)
     mirror.faults[f"/mitdb/{VERSION}/100.hea"] = [503, 500]
     assert same_files(get(mirror, tmp_path), files)
-    assert len(mirror.requested("100.hea")) == 3
+    assert mirror.requested("100.hea") == 3
 
     mirror.faults[f"/mitdb/{VERSION}/SHA256SUMS.txt"] = [503, 503]
     with pytest.raises(DataError, match=r"SHA256SUMS\.txt: HTTP 503 .*2 tries"):
         get(mirror, tmp_path, retries=1)
 
 
-@pytest.mark.parametrize("ranges", [True, False], ids=["range", "no-range"])
-def test_resume_from_a_part_file(mirror, tmp_path, ranges):
+def test_an_interrupted_run_is_finished_by_running_it_again(mirror, tmp_path, monkeypatch):
     files = fake_mitdb(mirror)
-    mirror.ranges = ranges
+    download = pooch.HTTPDownloader.__call__
+
+    def interrupted(self, url, output_file, *args, **kwargs):
+        download(self, url, output_file, *args, **kwargs)
+        if url.endswith("/101.dat"):  # Ctrl-C with the body in pooch's temporary file
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        get(mirror, tmp_path, workers=1)
     folder = tmp_path / "data" / "mitdb"
-    folder.mkdir(parents=True)
-    (folder / "102.dat.part").write_bytes(files["102.dat"][:3000])
-    get(mirror, tmp_path)
-    assert same_files(folder, files) and not (folder / "102.dat.part").exists()
-    # The Range request is always sent; without Range support the server sends it all again.
-    assert mirror.requested("102.dat") == ["bytes=3000-"]
+    done = names_in(folder)
+    assert "101.dat" not in done and done <= set(files) | {"RECORDS"}  # and no temporary file
+    assert same_files(folder, {name: files[name] for name in done if name in files})
 
-
-def test_a_wrong_part_file_is_discarded(mirror, tmp_path):
-    files = fake_mitdb(mirror)
-    folder = tmp_path / "data" / "mitdb"
-    folder.mkdir(parents=True)
-    (folder / "102.dat.part").write_bytes(b"x" * 3000)  # the right length, the wrong bytes
-    get(mirror, tmp_path)
-    assert same_files(folder, files)
-    assert mirror.requested("102.dat") == ["bytes=3000-", None]
-
-
-def test_a_part_file_longer_than_the_file_starts_over(mirror, tmp_path):
-    files = fake_mitdb(mirror)
-    folder = tmp_path / "data" / "mitdb"
-    folder.mkdir(parents=True)
-    size = len(files["100.hea"])
-    (folder / "100.hea.part").write_bytes(b"x" * (size + 10))  # the server answers 416
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", download)
+    mirror.requests.clear()
     get(mirror, tmp_path)
     assert same_files(folder, files)
-    assert mirror.requested("100.hea") == [f"bytes={size + 10}-", None]
+    # Only what the first run did not finish is downloaded.
+    assert sorted(mirror.data_requests()) == sorted(f"/mitdb/{VERSION}/{name}"
+                                                    for name in set(files) - done)
 
 
 def test_404_names_the_url(mirror, tmp_path):
     fake_mitdb(mirror)
     with pytest.raises(DataError, match=re.escape(f"{mirror.url}/mitdb/9.9.9/SHA256SUMS.txt")
-                       + ": not found"):
+                       + ": HTTP 404 "):
         get(mirror, tmp_path, version="9.9.9")
 
     (mirror.root / "mitdb" / VERSION / "102.atr").unlink()  # listed, but gone from the server
-    with pytest.raises(DataError, match=re.escape(f"{mirror.url}/mitdb/{VERSION}/102.atr")
-                       + r": not found \(HTTP 404\)"):
-        get(mirror, tmp_path)
-    assert len(mirror.requested("102.atr")) == 1  # a 404 is not retried
+    with pytest.raises(DataError, match=r"^mitdb/102\.atr: HTTP 404 .*\(gave up after 2 tries\)$"):
+        get(mirror, tmp_path, retries=1)
+    assert mirror.requested("102.atr") == 2  # pooch retries a 404 too
 
 
 def test_records_subset(mirror, tmp_path):
@@ -278,7 +262,7 @@ def test_records_subset(mirror, tmp_path):
     folder = get(mirror, tmp_path, records=["101"])
     assert sorted(p.name for p in folder.iterdir()) == ["101.atr", "101.dat", "101.hea", "RECORDS"]
     assert (folder / "RECORDS").read_text() == "101\n"
-    assert not any(p.endswith("/RECORDS") for p in mirror.data_requests())
+    assert mirror.requested("RECORDS") == 1  # read as the list of records, not mirrored
 
     get(mirror, tmp_path, records=["100"])
     assert (folder / "RECORDS").read_text() == "100\n101\n"  # what is present, in server order
@@ -516,5 +500,5 @@ def test_real_records_survive_the_round_trip(mirror, tmp_path, monkeypatch):
 def test_pinned_mitdb_checksums_match_the_real_files():
     real = real_data_dir()
     pins = fetch.parse_checksums(PINNED_MITDB.read_text(), str(PINNED_MITDB))
-    wrong = [p for p, digest in pins.items() if fetch.sha256_of(real / "mitdb" / p) != digest]
+    wrong = [p for p, digest in pins.items() if pooch.file_hash(str(real / "mitdb" / p)) != digest]
     assert wrong == []

@@ -9,36 +9,41 @@
     Puts the four CSVs of the Kaggle dataset ``shayanfazeli/heartbeat`` into ``<data_dir>/kaggle/``,
     from a folder, from Kaggle's ``archive.zip``, or through ``kagglehub``.
 
-Four habits of a careful download, all used below:
+The downloading is done by `pooch <https://www.fatiando.org/pooch/>`_, the scientific-Python
+library for fetching data files. Given a *registry*, ``{file: sha256}``, a :class:`pooch.Pooch`
 
-1. Write to ``<name>.part`` and rename only once the sha256 matches, so a file with its final
-   name is always complete and correct, even after a crash.
-2. Resume an interrupted ``.part`` with an HTTP ``Range`` request instead of starting over.
-3. Retry what may go better next time (connection errors, timeouts, truncated bodies, 5xx
-   answers) after a short, growing pause; never retry what will not (404).
-4. Skip files that are already present with the right checksum: a second run downloads nothing.
+1. downloads each file to a temporary name in the target folder and moves it into place only
+   once its sha256 matches, so a file with its final name is always complete and correct;
+2. retries a failed or corrupt download, pausing 1 s, 2 s, ... in between (it retries every
+   failure, a 404 included);
+3. leaves alone a file that is already there with the right checksum.
 
-Only the standard library does the HTTP (``urllib``), so there is nothing extra to install.
+What stays here is what pooch does not know about: reading PhysioNet's ``SHA256SUMS.txt`` into a
+registry (``sha256sum`` writes ``<sha256>  <path>``, pooch's registry files ``<path> <sha256>``)
+and checking it against the course's pinned checksums; picking the files of some records; fetching
+a few files at a time under one progress bar; turning pooch's errors into a one-line
+:class:`~ecglab.errors.DataError` that names the file.
+
+An interrupted run can simply be run again: verified files are skipped and the file that was in
+flight starts over. Half a file is not resumed (HTTP ``Range``): pooch does not do that, and
+PhysioNet's files are a few MB each, so starting one again costs little. (Only a hard kill can
+leave pooch's temporary ``tmp...`` file behind; no reader takes it for data.)
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import io
+import contextlib
+import logging
 import os
 import shutil
 import sys
 import tempfile
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
-from urllib.error import HTTPError
-from urllib.parse import quote
-from urllib.request import Request, urlopen
 
-from .. import __version__
+import pooch
+
 from ..config import data_dir as resolve_data_dir
 from ..config import repository_root
 from ..errors import DataError
@@ -50,11 +55,6 @@ DATABASES = ("mitdb", "ptbdb")
 ENV_PHYSIONET_URL = "ECGLAB_PHYSIONET_URL"
 MANIFEST = "SHA256SUMS.txt"
 RECORDS = "RECORDS"
-
-TIMEOUT = 30.0  # seconds of silence before a request counts as failed
-BACKOFF = 0.5  # seconds before the first retry; doubled for each further one
-CHUNK = 1 << 16  # bytes read at a time: the whole file never has to fit in memory
-USER_AGENT = f"ecglab/{__version__} (Python urllib)"
 
 KAGGLE_DATASET = "shayanfazeli/heartbeat"
 KAGGLE_URL = "https://www.kaggle.com/datasets/shayanfazeli/heartbeat"
@@ -68,15 +68,6 @@ KAGGLE_FILES = {
 
 
 # --- checksums and manifests ----------------------------------------------------------------------
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """The sha256 of a file, as 64 lowercase hex digits, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _safe_path(path: str, source: str) -> str:
     """``path`` if it stays inside the database folder; a DataError otherwise.
@@ -153,166 +144,48 @@ def _check_pins(db: str, published: dict[str, str], pinned: dict[str, str]) -> N
                             f"the course pins {digest}")
 
 
-# --- HTTP with retries ----------------------------------------------------------------------------
+# --- downloads with pooch ------------------------------------------------------------------------
 
-class _Retry(Exception):
-    """A failure that may not happen again: worth another try after a pause."""
-
-
-class _RangeRefused(_Retry):
-    """The server would not resume from where the ``.part`` file ends (HTTP 416)."""
-
-
-def _describe(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc  # URLError keeps the cause in .reason
-    return f"{type(exc).__name__}: {reason}".splitlines()[0]
+def _reason(exc: BaseException) -> str:
+    """One line saying why ``exc`` happened; for an HTTP error, its status."""
+    response = getattr(exc, "response", None)  # requests' HTTPError carries the server's answer
+    if response is not None:
+        return f"HTTP {response.status_code} {response.reason}"
+    if isinstance(exc, ValueError):  # pooch's checksum mismatch, which gives both hashes
+        return str(exc).splitlines()[0]
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _open(url: str, offset: int = 0):
-    """Send a GET for ``url``, from byte ``offset`` on; return the open response.
+def _fetch(registry: pooch.Pooch, path: str, shown: str) -> Path:
+    """``registry.fetch(path)``; a failed last try becomes a one-line DataError led by ``shown``."""
+    import requests  # pooch's HTTP library; only its exception type is needed here
 
-    Raises
-    ------
-    DataError
-        A failure that another try will not fix (404 and the other 4xx answers).
-    _Retry
-        A failure that another try may fix (no connection, timeout, 5xx, 429).
-    """
-    headers = {"User-Agent": USER_AGENT}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
     try:
-        return urlopen(Request(url, headers=headers), timeout=TIMEOUT)
-    except HTTPError as exc:
-        exc.close()
-        if exc.code == 404:
-            raise DataError(f"{url}: not found (HTTP 404)") from None
-        if exc.code == 416 and offset:
-            raise _RangeRefused(f"HTTP 416 for a resume from byte {offset}") from None
-        if exc.code >= 500 or exc.code in (408, 429):
-            raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
-        raise DataError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except (OSError, http.client.HTTPException) as exc:  # URLError and timeouts are OSErrors
-        raise _Retry(_describe(exc)) from None
+        return Path(registry.fetch(path))
+    except (ValueError, requests.RequestException) as exc:  # ValueError: the sha256 does not match
+        tries = registry.retry_if_failed + 1
+        raise DataError(f"{shown}: {_reason(exc)} (gave up after {tries} "
+                        f"{'try' if tries == 1 else 'tries'})") from None
 
 
-def _copy_body(response, out) -> int:
-    """Copy the response body into the open file ``out``; return the number of bytes copied."""
-    received = 0
-    while True:
-        try:
-            chunk = response.read(CHUNK)
-        except (OSError, http.client.HTTPException) as exc:
-            raise _Retry(f"connection lost after {received} bytes ({_describe(exc)})") from None
-        if not chunk:
-            return received
-        out.write(chunk)
-        received += len(chunk)
+def _is_verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` is a file with this sha256 (pooch's :func:`~pooch.file_hash`)."""
+    return path.is_file() and pooch.file_hash(str(path)) == sha256
 
 
-def _check_length(response, received: int) -> None:
-    """A body shorter than its Content-Length means the connection broke: try again."""
-    expected = response.headers.get("Content-Length")
-    if expected is not None and received != int(expected):
-        raise _Retry(f"truncated body, {received} of {expected} bytes")
+@contextlib.contextmanager
+def _pooch_quiet():
+    """Mute pooch's log lines per file ("Downloading file ..."): the progress bar says enough.
 
-
-def _with_retries(attempt, what: str, retries: int):
-    """Call ``attempt()`` until it succeeds, at most ``retries + 1`` times, pausing in between.
-
-    Only :class:`_Retry` failures are retried; the last one becomes a one-line DataError that
-    starts with ``what``.
+    pooch's logger writes INFO to stderr by default; it is set back on the way out.
     """
-    for number in range(retries + 1):
-        try:
-            return attempt()
-        except _Retry as exc:
-            last = exc
-            if number < retries:
-                time.sleep(BACKOFF * 2 ** number)  # give a busy server room to recover
-    raise DataError(f"{what}: {last} (gave up after {retries + 1} tries)")
-
-
-def read_url_text(url: str, retries: int = 3) -> str:
-    """The body of a small text file at ``url`` (a manifest), decoded as UTF-8."""
-    def attempt() -> str:
-        with _open(url) as response:
-            body = io.BytesIO()
-            _check_length(response, _copy_body(response, body))
-        return body.getvalue().decode("utf-8")
-
-    return _with_retries(attempt, url, retries)
-
-
-def _transfer(url: str, part: Path) -> None:
-    """One try at getting ``url`` into ``part``, resuming what an earlier try left there."""
-    offset = part.stat().st_size if part.exists() else 0
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
-        response = _open(url, offset)
-    except _RangeRefused:
-        part.unlink()  # the .part cannot be continued: start the next try from zero
-        raise
-    with response:
-        # 206 means the server honours the Range; a plain 200 sends the whole file again.
-        resuming = offset > 0 and response.status == 206
-        if resuming and _range_start(response) != offset:
-            part.unlink()
-            raise _Retry(f"asked to resume at byte {offset}, got {response.headers['Content-Range']}")
-        with open(part, "ab" if resuming else "wb") as out:
-            received = _copy_body(response, out)
-        _check_length(response, received)
-
-
-def _range_start(response) -> int | None:
-    """The first byte of a 206 answer, from ``Content-Range: bytes 100-199/200``."""
-    value = response.headers.get("Content-Range", "")
-    first = value.removeprefix("bytes ").split("-", 1)[0]
-    return int(first) if first.isdigit() else None
-
-
-def download_file(url: str, dest: str | os.PathLike, sha256: str, retries: int = 3,
-                  name: str | None = None) -> bool:
-    """Download ``url`` to ``dest`` and check its sha256, unless ``dest`` is already right.
-
-    Parameters
-    ----------
-    url : str
-    dest : path
-        Where the file goes; it is written as ``<dest>.part`` and renamed when its sha256 matches.
-    sha256 : str
-        The checksum the file must have.
-    retries : int
-        Further tries after a failed one (a transfer error or a checksum mismatch).
-    name : str, optional
-        How error messages name the file (default: ``dest``).
-
-    Returns
-    -------
-    bool
-        True when the file was downloaded, False when it was already present and correct.
-
-    Raises
-    ------
-    DataError
-        404 or another final HTTP error (names the URL), or the last try failed (names the file;
-        for a checksum mismatch it gives both hashes).
-    """
-    dest = Path(dest)
-    if dest.is_file() and sha256_of(dest) == sha256:
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-
-    def attempt() -> None:
-        _transfer(url, part)
-        actual = sha256_of(part)
-        if actual != sha256:
-            part.unlink()  # a wrong .part must not be resumed
-            raise _Retry(f"sha256 mismatch, expected {sha256}, got {actual} from {url}")
-        os.replace(part, dest)  # atomic: the final name appears only for a verified file
-
-    _with_retries(attempt, name or str(dest), retries)
-    return True
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # --- PhysioNet ------------------------------------------------------------------------------------
@@ -358,27 +231,47 @@ def _write_records(folder: Path, listed: list[str], published: dict[str, str]) -
     return present
 
 
-def _download_all(remote: str, folder: Path, files: dict[str, str], db: str, progress: bool,
-                  workers: int, retries: int) -> int:
-    """Download ``files`` (``{path: sha256}``) with a small thread pool; return how many were new."""
+def _read_manifests(remote: str, retries: int) -> tuple[dict[str, str], list[str]]:
+    """The server's ``SHA256SUMS.txt`` as ``{path: sha256}`` and its ``RECORDS`` as a list.
+
+    Both are fetched on every run, into a temporary folder, so that an old copy never stands in
+    for the server's lists. ``RECORDS`` is checked against ``SHA256SUMS.txt`` when that lists it.
+    """
+    with tempfile.TemporaryDirectory(prefix="ecglab-") as tmp:
+        # A hash of None tells pooch there is nothing to check the file against.
+        lists = pooch.create(tmp, f"{remote}/", registry={MANIFEST: None}, retry_if_failed=retries)
+        url = f"{remote}/{MANIFEST}"
+        published = parse_checksums(_fetch(lists, MANIFEST, url).read_text("utf-8"), url)
+        lists.registry[RECORDS] = published.get(RECORDS)
+        url = f"{remote}/{RECORDS}"
+        listed = parse_records(_fetch(lists, RECORDS, url).read_text("utf-8"), url)
+    return published, listed
+
+
+def _download_all(registry: pooch.Pooch, db: str, progress: bool, workers: int) -> None:
+    """Fetch every file of ``registry``, ``workers`` at a time, under one progress bar over files.
+
+    pooch's own progress bar counts the bytes of one file; for hundreds of small files fetched in
+    parallel, a count of files says more.
+    """
     from tqdm.auto import tqdm
 
-    downloaded = 0
-    with tqdm(total=len(files), desc=db, unit="file", disable=not progress) as bar, \
-            ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(download_file, f"{remote}/{quote(path)}", folder / path, digest,
-                               retries, f"{db}/{path}")
-                   for path, digest in files.items()]
-        try:
+    for path in registry.registry:
+        # pooch makes a missing parent folder itself, but two threads doing that at once collide.
+        (registry.abspath / path).parent.mkdir(parents=True, exist_ok=True)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(_fetch, registry, path, f"{db}/{path}")
+                   for path in registry.registry]
+        shown = progress and bool(futures)  # no bar when every file is already here
+        with tqdm(total=len(futures), desc=db, unit="file", disable=not shown) as bar:
             for future in as_completed(futures):
-                downloaded += future.result()
+                future.result()  # the first failure ends the run
                 bar.update()
-        except BaseException:
-            # Do not start the files still waiting; those in flight finish or leave a .part.
-            for future in futures:
-                future.cancel()
-            raise
-    return downloaded
+    finally:
+        # After a failure or Ctrl-C, start no further files; those in flight finish (or are
+        # removed by pooch) before this returns.
+        pool.shutdown(cancel_futures=True)
 
 
 def fetch_physionet(db: str, data_dir: str | os.PathLike | None = None,
@@ -386,6 +279,9 @@ def fetch_physionet(db: str, data_dir: str | os.PathLike | None = None,
                     records: list[str] | None = None, progress: bool = True,
                     workers: int = 4, retries: int = 3) -> Path:
     """Download a PhysioNet database into ``<data_dir>/<db>/``, verifying every file's sha256.
+
+    Files already present with the right sha256 are not downloaded again, so an interrupted run
+    is finished by running it again; the file that was in flight starts over from its first byte.
 
     Parameters
     ----------
@@ -407,7 +303,7 @@ def fetch_physionet(db: str, data_dir: str | os.PathLike | None = None,
     workers : int
         Parallel downloads.
     retries : int
-        Further tries for a file after a failed one.
+        Further tries for a file after a failed one (pooch's ``retry_if_failed``).
 
     Returns
     -------
@@ -417,9 +313,9 @@ def fetch_physionet(db: str, data_dir: str | os.PathLike | None = None,
     Raises
     ------
     DataError
-        A file or manifest that cannot be downloaded (404 names the URL), a checksum that does not
-        match after the retries (names the file and both hashes), a published checksum that
-        differs from the course's pinned one, or an unknown record.
+        A file or manifest that cannot be downloaded (names the file, or the manifest's URL), a
+        checksum that does not match after the retries (names the file and both hashes), a
+        published checksum that differs from the course's pinned one, or an unknown record.
     """
     if db not in DATABASES:
         raise ValueError(f"db: expected one of {', '.join(DATABASES)}, got {db!r}")
@@ -430,20 +326,24 @@ def fetch_physionet(db: str, data_dir: str | os.PathLike | None = None,
     remote = f"{physionet_url(base_url)}/{db}/{version}"
     folder = resolve_data_dir(data_dir) / db
 
-    published = parse_checksums(read_url_text(f"{remote}/{MANIFEST}", retries), f"{remote}/{MANIFEST}")
-    _check_pins(db, published, pinned_checksums(db, version))
-    listed = parse_records(read_url_text(f"{remote}/{RECORDS}", retries), f"{remote}/{RECORDS}")
-
-    files = _select_files(db, published, listed, records)
-    if records is not None:
-        files.pop(RECORDS, None)  # the local RECORDS lists what is here, not what the server has
+    with _pooch_quiet():
+        published, listed = _read_manifests(remote, retries)
+        _check_pins(db, published, pinned_checksums(db, version))
+        files = _select_files(db, published, listed, records)
+        if records is not None:
+            files.pop(RECORDS, None)  # the local RECORDS lists what is here, not the server's
+        # Setting aside the files already here hashes each of them once (pooch would hash them
+        # again) and gives the progress bar its true total.
+        missing = {path: digest for path, digest in files.items()
+                   if not _is_verified(folder / path, digest)}
+        registry = pooch.create(folder, f"{remote}/", registry=missing, retry_if_failed=retries)
+        _download_all(registry, db, progress, workers)
     folder.mkdir(parents=True, exist_ok=True)
-    downloaded = _download_all(remote, folder, files, db, progress, workers, retries)
     if records is not None or RECORDS not in published:
         _write_records(folder, listed, published)
     if progress:
-        print(f"{db}: {downloaded} files downloaded, {len(files) - downloaded} already present, "
-              f"in {folder}", file=sys.stderr)
+        print(f"{db}: {len(missing)} files downloaded, {len(files) - len(missing)} already "
+              f"present, in {folder}", file=sys.stderr)
     return folder
 
 
@@ -461,7 +361,7 @@ def _kagglehub_download() -> Path:
     try:
         return Path(kagglehub.dataset_download(KAGGLE_DATASET))
     except Exception as exc:  # kagglehub raises its own types for network and login problems
-        raise DataError(f"kagglehub could not download {KAGGLE_DATASET} ({_describe(exc)})") from None
+        raise DataError(f"kagglehub could not download {KAGGLE_DATASET} ({_reason(exc)})") from None
 
 
 def _validate_csv(path: Path, name: str, shown: str) -> None:
@@ -518,7 +418,7 @@ def _from_zip(source: Path, target: Path) -> None:
             for name in KAGGLE_FILES:
                 staged[name] = Path(staging) / name
                 with archive.open(members[name]) as src, open(staged[name], "wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
+                    shutil.copyfileobj(src, dst)
                 _validate_csv(staged[name], name, f"{source}:{members[name]}")
             for name, path in staged.items():
                 os.replace(path, target / name)
