@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecglab import data
+from ecglab import data, preprocess
 from ecglab.data import synthetic
 from ecglab.data.aami import CLASSES, symbols_to_classes
 from ecglab.data.datasets import ptb_label
@@ -144,6 +144,50 @@ def test_r_peak_sits_on_the_qrs_peak(mitbih):
             deviation = np.abs(_around(r.signal, ventricular, near) - baseline)
             v_hits.append(np.abs(deviation.argmax(axis=1) - near) <= 5)
     assert np.mean(np.concatenate(v_hits)) >= 0.95
+
+
+#: The normal-rhythm records: sinus rhythm at the usual noise level, at least 85 % ``N`` beats and
+#: otherwise only ``A`` beats (premature, but conducted normally: the same narrow QRS).
+NORMAL_RHYTHM = tuple(name for name, p in synthetic.MITBIH_PROFILES.items()
+                      if p.rhythm == "sinus" and p.noise == 1.0 and set(p.mix) <= {"N", "A"}
+                      and p.mix["N"] >= 85)
+
+
+def _found_by_lesson_1(record, tolerance=0.05):
+    """Share of the annotated beats that lesson 1's detector finds: 10-s windows at 125 Hz, each
+    min-max normalised, local maxima >= 0.9. A beat counts as found when a detected peak lies
+    within ``tolerance`` s of its annotation."""
+    rec = data.resample(record, 125)
+    n = 10 * 125
+    found = total = 0
+    for w, window in enumerate(preprocess.to_windows(rec.signal, 125)):
+        peaks = preprocess.find_r_peaks(window)
+        annotated = rec.r_peaks[(rec.r_peaks >= w * n) & (rec.r_peaks < (w + 1) * n)] - w * n
+        if len(peaks) and len(annotated):
+            found += int((np.abs(annotated[:, None] - peaks).min(axis=1) <= tolerance * 125).sum())
+        total += len(annotated)
+    return found / total
+
+
+def test_lesson_1_detector_finds_the_beats_of_normal_records(mitbih):
+    """Lesson 1's 0.9 threshold detector finds >= 90 % of the annotated beats of the normal-rhythm
+    records, and the median R-R interval of record 100's first window is a sinus heart rate.
+
+    The records (:data:`NORMAL_RHYTHM`: 100 101 103 112 115 117 121 122 230) are those that are
+    mostly class N, as on real MIT-BIH, the rest atrial premature beats with the same narrow QRS:
+    their R wave is the tallest wave of every beat, so only baseline wander, breathing and
+    beat-to-beat variation can push a beat below 90 % of a window's range. (Records with tall V or fusion beats, bundle-branch block, atrial
+    fibrillation, pacing or extra noise may score lower, as real records do.) Record 100 window 0
+    is the one lesson 1 shows; it must not teach a period of 38 bpm.
+    """
+    assert set(NORMAL_RHYTHM) == {"100", "101", "103", "112", "115", "117", "121", "122", "230"}
+    by_name = {r.name: r for r in mitbih}
+    shares = {name: _found_by_lesson_1(by_name[name]) for name in NORMAL_RHYTHM}
+    assert min(shares.values()) >= 0.9, {k: round(v, 2) for k, v in shares.items()}
+
+    window = preprocess.to_windows(data.resample(by_name["100"], 125).signal, 125)[0]
+    bpm = 60 * 125 / preprocess.nominal_period(preprocess.find_r_peaks(window))
+    assert 50 <= bpm <= 110, bpm
 
 
 def test_paced_records_are_mostly_class_q(mitbih):
