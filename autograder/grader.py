@@ -84,6 +84,7 @@ class ExerciseResult:
     status: str = "ok"      # ok, partial, failed, not-implemented, timeout, memory, crash, import...
     cases: list = field(default_factory=list)
     seconds: float = 0.0
+    note: str = ""          # graded with reference helpers, and what the student's own give
 
     @property
     def full_marks(self) -> bool:
@@ -123,7 +124,7 @@ class Report:
         lines.append(f"{'':2}{'':<5} {'total':<20} {self.total:>5g} / {self.max:<3g}")
         if details:
             for e in self.exercises:
-                rest = e.message.splitlines()[1:]
+                rest = e.message.splitlines()[1:] + ["note: " + line for line in e.note.splitlines()]
                 if rest:
                     lines += ["", f"{e.id} {e.name}:"] + ["  " + line for line in rest]
         return "\n".join(lines)
@@ -140,6 +141,8 @@ def exercise_summary(result: ExerciseResult) -> str:
             lines += ["", "First failure:"] + ["  " + line for line in first.message.splitlines()]
     else:
         lines += ["  ✗ " + line for line in result.message.splitlines()]
+    if result.note:
+        lines += [""] + ["ℹ " + result.note.splitlines()[0]] + ["  " + l for l in result.note.splitlines()[1:]]
     return "\n".join(lines)
 
 
@@ -177,6 +180,9 @@ def _call_text(function: Callable, name: str, args: tuple, kwargs: dict) -> list
 
 # --- grading -------------------------------------------------------------------------------------
 
+#: Seconds for the ungraded run of an exercise with the student's own helpers (see grade_exercise).
+OWN_HELPERS_TIMEOUT = 10.0
+
 STATUS_TEXT = {
     "timeout": "timed out: {detail}; is there an endless loop?",
     "memory": "ran out of memory (limit {memory} MB); is an array much larger than it needs to be?",
@@ -187,8 +193,15 @@ STATUS_TEXT = {
 
 
 def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Course | None = None,
-                   data_dir: str | os.PathLike | None = None) -> ExerciseResult:
-    """Grade one exercise of the ``ecglab`` in ``impl_dir``."""
+                   data_dir: str | os.PathLike | None = None,
+                   compare_own_helpers: bool = True) -> ExerciseResult:
+    """Grade one exercise of the ``ecglab`` in ``impl_dir``.
+
+    The other exercises it calls are the reference's (unless ``student_helpers``), so a mistake
+    in a helper costs only the helper. With ``compare_own_helpers``, an exercise whose code did
+    call such stand-ins is run once more with the student's own helpers, ungraded, and
+    ``ExerciseResult.note`` says so where the student's own pipeline gives other results.
+    """
     _load_checks()
     course = course or load_course()
     ref_function = reference_object(exercise.qualname)
@@ -210,7 +223,45 @@ def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Cour
                             "", seconds=round(outcome.seconds, 3))
     if outcome.status != "ok":
         return _failed_run(result, outcome, course)
-    return _score(result, exercise, cases, expected, outcome, ref_function)
+    result = _score(result, exercise, cases, expected, outcome, ref_function)
+    if compare_own_helpers and outcome.reference_calls and result.status != "not-implemented":
+        # ungraded, so it gets a shorter limit: a hanging helper must not double the wait
+        own = run_exercise(impl_dir, dict(request, stand_ins=[]), _serve_reference,
+                           min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb)
+        result.note = _own_helpers_note(exercise, course, cases, expected, outcome, own)
+    return result
+
+
+def _own_helpers_note(exercise: Exercise, course: Course, cases: list[Case], expected: list,
+                      graded: WorkerOutcome, own: WorkerOutcome) -> str:
+    """What the student reads when their own helpers give other results than the reference's."""
+    by_qualname = {e.qualname: e for e in course.exercises}
+    helpers = sorted((by_qualname[q] for q in graded.reference_calls if q in by_qualname),
+                     key=lambda e: e.id)
+    names = ", ".join(f"{h.function} ({h.id})" for h in helpers)
+    head = (f"Graded with the reference {names} in place of yours, so a mistake there costs only "
+            f"that exercise.")
+    if own.status != "ok":
+        return head + f"\nWith your own versions the run did not finish ({own.status}): the " \
+                      f"lesson's own cells will fail the same way until those exercises pass."
+    differ, index = [], 0
+    for case in cases:
+        bad = False
+        for _ in case.calls:
+            graded_ok = _judge(case, graded.results.get(index, {}), expected[index]) is None
+            own_ok = _judge(case, own.results.get(index, {}), expected[index]) is None
+            bad |= graded_ok and not own_ok
+            index += 1
+        if bad:
+            differ.append(case.name)
+    if not differ:
+        return ""
+    unwritten = any((r.get("error") or {}).get("type") == "NotImplementedError"
+                    for r in own.results.values())
+    why = ("some of them are not written yet" if unwritten
+           else "fix the first exercise of this lesson whose own check fails")
+    return head + (f"\nWith your own versions, {len(differ)} of {len(cases)} cases give other results "
+                   f"(first: {differ[0]}), so the lesson's own pipeline cells will too: {why}.")
 
 
 def _failed_run(result: ExerciseResult, outcome: WorkerOutcome, course: Course) -> ExerciseResult:

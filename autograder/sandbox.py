@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -48,6 +47,7 @@ class WorkerOutcome:
     ecglab_file: str = ""
     stdout: str = ""
     seconds: float = 0.0
+    reference_calls: set = field(default_factory=set)   # stand-ins the student's code called
 
 
 def site_packages() -> list[str]:
@@ -212,6 +212,7 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
             if op == "result":
                 outcome.results[message["id"]] = message
             elif op == "reference":
+                outcome.reference_calls.add(str(message.get("target")))
                 try:
                     reply = {"value": serve_reference(message["target"], message["args"],
                                                       message["kwargs"])}

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from autograder.course import load_course
-from autograder.generate import (BEGIN, END, GenerateError, has_solutions, out_of_sync, package_files,
-                                 strip_source)
+from autograder.generate import (BACKUP_SUFFIX, BEGIN, END, GenerateError, drift_message,
+                                 exercise_modules, generate, has_solutions, module_is_generated,
+                                 out_of_sync, ready_made_files, strip_source, with_fingerprint)
 from autograder.nbgrader_course import build_course, lesson_notebook, student_files
 
 from .conftest import REPO, SOLUTIONS
@@ -19,33 +21,107 @@ from .conftest import REPO, SOLUTIONS
 COURSE = load_course()
 
 
-def test_ecglab_matches_a_fresh_generation():
-    stale = out_of_sync(notebooks=False)
-    assert not stale, f"run `python -m autograder generate`: out of date or not generated: {stale}"
+def _assert_in_sync(drift):
+    edited = [d for d in drift if d.kind == "edited"]
+    if edited and not os.environ.get("CI") and len(edited) == len(drift):
+        pytest.skip("not checked here: " + drift_message(drift))
+    assert not drift, drift_message(drift)
+
+
+def test_exercise_modules_match_a_fresh_generation():
+    _assert_in_sync(out_of_sync(notebooks=False))
 
 
 @pytest.mark.slow
 def test_lesson_notebooks_match_a_fresh_generation():
     assert sorted((REPO / "lessons").glob("*.ipynb")), "no lesson notebook in lessons/"
-    stale = out_of_sync()
-    assert not stale, f"run `python -m autograder generate`: out of date or not generated: {stale}"
+    _assert_in_sync(out_of_sync())
 
 
-def test_out_of_sync_sees_edits_and_strays(tmp_path):
-    from autograder.generate import write_package
-    write_package(tmp_path / "ecglab")
-    assert out_of_sync(tmp_path, notebooks=False) == []
-    (tmp_path / "ecglab" / "stray.py").write_text("x = 1\n")
-    (tmp_path / "ecglab" / "errors.py").write_text("edited by hand\n")
-    assert out_of_sync(tmp_path, notebooks=False) == ["ecglab/errors.py", "ecglab/stray.py"]
+def _fresh_repo(tmp_path) -> Path:
+    """A folder laid out like the repository's student side, freshly generated (no notebooks)."""
+    done = generate(tmp_path, notebooks=False)
+    assert not done.kept and len(done.written) == len(COURSE.lessons)
+    return tmp_path
+
+
+def test_out_of_sync_tells_stale_from_edited(tmp_path):
+    repo = _fresh_repo(tmp_path)
+    assert out_of_sync(repo, notebooks=False) == []
+    module = repo / "ecglab" / "preprocess.py"
+    header = "".join(module.read_text().splitlines(keepends=True)[:3])
+    # generated, but from another solutions/: safe to regenerate
+    module.write_text(with_fingerprint(re.sub(r"[0-9a-f]{12}\)", "{})", header), "x = 1\n"))
+    assert [(d.path, d.kind) for d in out_of_sync(repo, notebooks=False)] == [("ecglab/preprocess.py", "stale")]
+    module.write_text(module.read_text() + "# my work\n")
+    assert [d.kind for d in out_of_sync(repo, notebooks=False)] == ["edited"]
+    module.unlink()
+    assert [d.kind for d in out_of_sync(repo, notebooks=False)] == ["missing"]
+
+
+def test_generate_never_replaces_an_edit_and_force_backs_it_up(tmp_path):
+    repo = _fresh_repo(tmp_path)
+    module = repo / "ecglab" / "preprocess.py"
+    mine = module.read_text().replace('raise NotImplementedError("exercise 1.8', 'return 0  # mine\n'
+                                      '    raise NotImplementedError("exercise 1.8')
+    module.write_text(mine)
+    done = generate(repo, notebooks=False)
+    assert done.kept == [module] and module.read_text() == mine
+    assert "preprocess.py holds edits" in done.message(repo) and "--force" in done.message(repo)
+    done = generate(repo, notebooks=False, force=True)
+    [backup] = done.backups.values()
+    assert backup.read_text() == mine and backup.name.startswith("preprocess.py.")
+    assert backup.suffix == BACKUP_SUFFIX and module_is_generated(module.read_text())
+    assert out_of_sync(repo, notebooks=False) == []   # a backup is not a generated file
+    assert generate(repo, notebooks=False).kept == []
+
+
+def test_generated_notebooks_carry_a_fingerprint_that_outputs_break(tmp_path):
+    import nbformat
+
+    from autograder.generate import notebook_is_generated
+    from autograder.nbgrader_course import fingerprinted
+    nb = lesson_notebook(COURSE.lesson(1), COURSE)
+    text = fingerprinted(nbformat.writes(nb), "lesson1")
+    assert notebook_is_generated(text)
+    run = nbformat.reads(text, as_version=4)
+    run.cells[3].outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    assert not notebook_is_generated(nbformat.writes(run))
+    assert not notebook_is_generated("{ not json")
+
+
+def test_solutions_hold_only_exercise_modules_and_lesson_sources():
+    files = {str(p.relative_to(SOLUTIONS)) for p in SOLUTIONS.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts}
+    allowed = {"ecglab/__init__.py"} | {f"ecglab/{m}.py" for m in exercise_modules(COURSE)} \
+        | {f"lessons/{l.notebook}.py" for l in COURSE.lessons}
+    assert files <= allowed, f"not exercise modules or lesson sources: {sorted(files - allowed)}"
+
+
+def test_no_ready_made_file_is_also_in_solutions():
+    ready = {str(p.relative_to(REPO / "ecglab")) for p in ready_made_files()}
+    assert ready and not ready & {str(p.relative_to(SOLUTIONS / "ecglab"))
+                                  for p in (SOLUTIONS / "ecglab").rglob("*.py")} - {"__init__.py"}
+
+
+def test_ready_made_code_never_imports_the_grader():
+    for path in (REPO / "ecglab").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "autograder" for n in names), f"{path} imports autograder"
+
+
+def test_the_reference_is_solutions_over_the_ready_made_package():
+    from autograder.reference import reference_module
+    assert Path(reference_module("preprocess").__file__).resolve() == SOLUTIONS / "ecglab" / "preprocess.py"
+    assert Path(reference_module("data").__file__).resolve() == REPO / "ecglab" / "data" / "__init__.py"
 
 
 def _solution_lines() -> dict[str, set[str]]:
     """Distinctive lines of every solution region, per module file."""
     found = {}
-    for path in package_files():
-        if path.suffix != ".py":
-            continue
+    for path in exercise_modules(COURSE).values():
         inside, lines = False, set()
         for line in path.read_text().splitlines():
             if line.strip() == BEGIN:
@@ -141,7 +217,7 @@ def test_strip_errors_name_file_and_line(source, problem):
 def test_reference_package_imports_itself_only_relatively():
     """The graders load the reference under another name: an absolute `import ecglab` inside it
     would pull in the student's package instead."""
-    for path in package_files():
+    for path in list(exercise_modules(COURSE).values()) + ready_made_files():
         if path.suffix != ".py":
             continue
         tree = ast.parse(path.read_text())
@@ -164,12 +240,12 @@ def test_lesson_notebook_structure():
     nb = lesson_notebook(lesson, COURSE)
     assert "colab.research.google.com" in nb.cells[1].source
     assert nb.cells[2].metadata["nbgrader"]["grade_id"] == "setup"
-    assert "setup(lesson=1)" in nb.cells[2].source
+    assert "setup(lesson=1, keep_on_drive=KEEP_ON_DRIVE)" in nb.cells[2].source
     grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert [c.metadata["nbgrader"]["grade_id"] for c in grade_cells] == [e.grade_id for e in lesson.exercises]
     assert [c.metadata["nbgrader"]["points"] for c in grade_cells] == [e.points for e in lesson.exercises]
     for cell, exercise in zip(grade_cells, lesson.exercises):
-        assert "from ecglab.course import check" in cell.source  # each grade cell imports check itself
+        assert "from autograder.notebook import check" in cell.source  # each grade cell imports check
         assert f'check("{exercise.id}")' in cell.source
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 

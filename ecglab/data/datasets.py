@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from ..config import FS, data_dir as resolve_data_dir
-from ..errors import DataError
 from . import kaggle
 from .aami import CLASSES, PTB_CLASSES, symbols_to_classes
 from .beats import KAGGLE_STRIDE, cut_beats, detect_and_cut, kaggle_beats
