@@ -50,11 +50,11 @@ def run_notebook(path: Path, impl: Path, grading: bool = False, timeout: int = 9
 
 
 def run_lessons(impl: Path, grading: bool = False, lessons: list[int] | None = None,
-                data_dir: str | None = None) -> list[dict]:
-    """Run every lesson notebook in ``lessons/`` (or the given lesson numbers)."""
+                data_dir: str | None = None, notebooks: Path = REPO / "lessons") -> list[dict]:
+    """Run every lesson notebook in ``notebooks`` (default ``lessons/``), or the given lesson numbers."""
     results = []
     for lesson in load_course().lessons:
-        path = REPO / "lessons" / f"{lesson.notebook}.ipynb"
+        path = Path(notebooks) / f"{lesson.notebook}.ipynb"
         if (lessons and lesson.number not in lessons) or not path.is_file():
             continue
         result = run_notebook(path, Path(impl).resolve(), grading=grading, data_dir=data_dir)

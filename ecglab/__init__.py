@@ -20,15 +20,20 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "errors", "data", "preprocess", "plots", "cli", "reproduce")
+_READY_MADE = ("config", "errors", "data", "plots", "cli", "reproduce")
 
 
 def __getattr__(name):
-    # Lazy submodules: `ecglab.preprocess` works without an explicit import.
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    # Lazy submodules: `ecglab.preprocess` works without an explicit import (also each lesson's
+    # exercise module, found by name).
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'ecglab' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+    return sorted(list(globals()) + list(_READY_MADE))

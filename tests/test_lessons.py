@@ -1,21 +1,38 @@
 """Every lesson runs top to bottom: with the reference, in grading mode, and on the bare stubs
-(self-study: the reference stands in for what is not written yet, with a notice)."""
+(self-study: the reference stands in for what is not written yet, with a notice).
+
+The notebooks and the stubs are freshly generated, not the working copy's: ``lessons/`` and
+``ecglab/`` may hold a student's work, which is theirs to run.
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from autograder.generate import write_package
 from autograder.lessons import run_lessons
+from autograder.nbgrader_course import release_notebooks
 
-from .conftest import REPO, SOLUTIONS
+from .conftest import SOLUTIONS
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("impl,grading", [(SOLUTIONS, False), (SOLUTIONS, True), (REPO, False)],
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    """``(folder of fresh lesson notebooks, folder with freshly generated stubs)``."""
+    root = tmp_path_factory.mktemp("fresh")
+    release_notebooks(root / "lessons")
+    write_package(root / "stubs" / "ecglab")
+    return root / "lessons", root / "stubs"
+
+
+@pytest.mark.parametrize("which,grading", [("reference", False), ("reference", True), ("stubs", False)],
                          ids=["reference", "reference-grading-mode", "stubs-self-study"])
-def test_lessons_run_to_the_end(impl, grading):
-    results = run_lessons(impl, grading=grading)
+def test_lessons_run_to_the_end(fresh, which, grading):
+    notebooks, stubs = fresh
+    results = run_lessons(SOLUTIONS if which == "reference" else stubs, grading=grading,
+                          notebooks=notebooks)
     assert results, "no lesson notebook found"
     for result in results:
         assert result["ok"], f"lesson {result['lesson']}: {result['error']}"
