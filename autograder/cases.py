@@ -98,8 +98,12 @@ def _as_array(actual: Any, what: str) -> tuple[np.ndarray | None, str | None]:
     return actual, None
 
 
-def arrays_close(atol: float = 1e-6, rtol: float = 1e-6) -> Comparison:
-    """Floating arrays: same shape, no NaN where none is expected, values within tolerance."""
+def arrays_close(atol: float = 1e-6, rtol: float = 1e-6, same_dtype: bool = False) -> Comparison:
+    """Floating arrays: same shape, no NaN where none is expected, values within tolerance.
+
+    ``same_dtype``: the dtype must be the expected one too (where the contract says that a
+    function keeps its input's dtype); otherwise any numeric dtype will do.
+    """
 
     def compare(actual, expected):
         actual, problem = _as_array(actual, "array")
@@ -109,6 +113,8 @@ def arrays_close(atol: float = 1e-6, rtol: float = 1e-6) -> Comparison:
             return f"shape {actual.shape}, expected {expected.shape}"
         if actual.dtype.kind not in "biuf":
             return f"dtype {actual.dtype}; expected numbers"
+        if same_dtype and actual.dtype != expected.dtype:
+            return f"dtype {actual.dtype}, expected {expected.dtype}"
         actual = actual.astype(np.float64)
         if np.isnan(actual).any() and not np.isnan(expected).any():
             where = tuple(int(i) for i in np.argwhere(np.isnan(actual))[0])
@@ -127,7 +133,7 @@ def arrays_close(atol: float = 1e-6, rtol: float = 1e-6) -> Comparison:
 
 
 def same_indices() -> Comparison:
-    """Integer index arrays: same length, same values, an integer dtype."""
+    """Index arrays: int64 (the course's index dtype, on every platform), same values, in order."""
 
     def compare(actual, expected):
         actual, problem = _as_array(actual, "array of int64 indices")
@@ -148,6 +154,9 @@ def same_indices() -> Comparison:
             return (f"found {len(actual)} indices, expected {len(expected)}: " + "; ".join(parts))
         if not np.array_equal(actual, expected):
             return "the right indices, but not in increasing order (or repeated)"
+        if actual.dtype != np.int64:
+            # np.flatnonzero and friends give np.intp, which is int32 on some platforms
+            return f"the right indices, but of dtype {actual.dtype}; indices are int64 (.astype(np.int64))"
         return None
 
     return compare

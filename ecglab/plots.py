@@ -20,6 +20,18 @@ def _axes(ax, figsize=(12, 3)):
     return plt.subplots(figsize=figsize)[1]
 
 
+def legend_above(ax) -> None:
+    """The legend in one row above the axes, on the right.
+
+    R peaks are the highest points of an ECG strip, and a legend inside the axes (matplotlib's
+    "best" included) ends up over some of them. Give the axes a title on the left
+    (``ax.set_title(..., loc="left")``) so that the two do not meet.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(labels),
+              frameon=False, fontsize="small", borderaxespad=0.2)
+
+
 def ecg(signal: np.ndarray, fs: float, peaks: np.ndarray | None = None, ax=None,
         title: str = "", label: str = "ECG", peak_label: str = "R peaks", ylabel: str = "mV",
         start: float = 0.0, **peak_style):
@@ -31,7 +43,7 @@ def ecg(signal: np.ndarray, fs: float, peaks: np.ndarray | None = None, ax=None,
     fs : float
         Sampling rate in Hz.
     peaks : ndarray of int, optional
-        Samples to mark.
+        Samples to mark; their legend goes above the axes (see :func:`legend_above`).
     start : float
         Time of the first sample, in seconds.
     """
@@ -43,8 +55,9 @@ def ecg(signal: np.ndarray, fs: float, peaks: np.ndarray | None = None, ax=None,
         style = {"marker": "o", "ls": "none", "mfc": "none", "mec": "tab:red", "ms": 8, "mew": 1.5}
         style.update(peak_style)
         ax.plot(t[peaks], signal[peaks], label=f"{peak_label} ({len(peaks)})", **style)
-        ax.legend(loc="upper right")
-    ax.set(xlabel="time (s)", ylabel=ylabel, title=title)
+        legend_above(ax)
+    ax.set(xlabel="time (s)", ylabel=ylabel)
+    ax.set_title(title, loc="left" if ax.get_legend() else "center")
     return ax
 
 

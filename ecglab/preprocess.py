@@ -1,3 +1,6 @@
+# Exercise module of lesson 1: write your code where it says YOUR CODE HERE.
+# Made from solutions/ecglab/preprocess.py by `python -m autograder generate`, which
+# never replaces a copy you have edited. (fingerprint c434db58b29f)
 """Lesson 1 — signal preprocessing: from a raw ECG lead to fixed-length heartbeats.
 
 Kachuee, Fazeli & Sarrafzadeh (2018) turn a continuous ECG into beats in seven steps:
@@ -36,6 +39,8 @@ def to_windows(signal: np.ndarray, fs: float, seconds: float = 10.0) -> np.ndarr
     (2, 10)
     >>> to_windows(np.arange(5.0), fs=1, seconds=10).shape    # too short: no window
     (0, 10)
+    >>> to_windows(np.arange(25, dtype=np.int16), fs=1, seconds=10).dtype    # dtype kept
+    dtype('int16')
 
     HINT: ``x[:k].reshape(-1, n)`` gives ``(k // n, n)`` when ``k`` is a multiple of ``n``.
 
@@ -108,6 +113,8 @@ def local_maxima(x: np.ndarray) -> np.ndarray:
     array([1, 3])
 
     HINT: ``x[1:-1] > x[:-2]`` compares every inner sample with its left neighbour at once.
+    ``np.flatnonzero`` gives indices of the platform's integer type (int32 on some systems):
+    ``.astype(np.int64)`` makes them the course's int64 everywhere.
 
     Parameters
     ----------
@@ -166,8 +173,10 @@ def nominal_period(r_peaks: np.ndarray) -> float:
     2. ``np.diff`` gives the R-R intervals; ``np.median`` their median, as a Python float.
 
     EXAMPLE:
-    >>> nominal_period(np.array([10, 110, 190, 300]))
+    >>> nominal_period(np.array([10, 110, 190, 300]))    # intervals 100, 80, 110
     100.0
+    >>> nominal_period(np.array([0, 100, 201]))          # intervals 100, 101: their mean
+    100.5
 
     HINT: The median is robust: one missed or extra beat hardly moves it, unlike the mean.
 
@@ -207,9 +216,12 @@ def extract_beats(window: np.ndarray, r_peaks: np.ndarray, period: float, length
 
     EXAMPLE:
     >>> w = np.array([0.0, 4.0, 2.0, 0.0, 4.0, 1.0, 0.0, 0.0])
-    >>> extract_beats(w, np.array([1, 4]), period=3, length=5)
-    array([[1.  , 0.5 , 0.  , 0.  , 0.  ],
+    >>> extract_beats(w, np.array([1, 4]), period=3, length=5)    # round(1.2 * 3) = 4 samples
+    array([[1.  , 0.5 , 0.  , 1.  , 0.  ],
            [1.  , 0.25, 0.  , 0.  , 0.  ]])
+
+    The first beat, ``w[1:5]``, ends on the next R peak (``w[4]``): 1.2 T reaches into the
+    next beat. The second, ``w[4:8]``, is the last 4 samples of the window. Both are padded to 5.
 
     HINT: ``np.zeros((len(r_peaks), length))`` is already zero-padded; fill each row's start.
 
@@ -248,9 +260,14 @@ def beats_from_signal(signal: np.ndarray, fs: float = 125, threshold: float = 0.
     5. Stack everything into one array; no beats at all gives shape ``(0, 187)``.
 
     EXAMPLE:
-    >>> beats = beats_from_signal(ecg_at_125_hz)          # 60 s of ECG, ~70 beats per minute
+    >>> ecg = np.tile(np.r_[1.0, np.zeros(99)], 30)    # 24 s at 125 Hz, an R peak every 0.8 s
+    >>> beats = beats_from_signal(ecg)        # 2 whole windows (4 s dropped), 12 R peaks in each
     >>> beats.shape
-    (66, 187)
+    (24, 187)
+    >>> beats[0, [0, 100, 119, 120]]          # T = 100: 120 samples, with the next R peak at 100
+    array([1., 1., 0., 0.])
+
+    (The spike at sample 0 is no R peak: the first sample of a window is never a local maximum.)
 
     HINT: Collect the per-window arrays in a list and ``np.concatenate`` them once at the end;
     ``np.concatenate`` needs at least one array, so start the list with ``np.zeros((0, 187))``.

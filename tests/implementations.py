@@ -185,6 +185,12 @@ def to_windows(signal, fs, seconds=10.0):
     out.flat[: len(signal)] = signal
     return out
 '''),
+        ("float64 windows (the signal's dtype is not kept)", '''
+def to_windows(signal, fs, seconds=10.0):
+    n = int(round(seconds * fs))
+    k = len(signal) // n
+    return np.array(signal[: k * n], dtype=float).reshape(k, n)
+'''),
     ],
     "1.2": [
         ("one min and max for the whole 2-D array", '''
@@ -211,6 +217,11 @@ def local_maxima(x):
     x = np.asarray(x)
     return np.flatnonzero((x[1:-1] >= x[:-2]) & (x[1:-1] > x[2:])) + 1
 '''),
+        ("int32 indices (what np.intp is on Windows with NumPy < 2)", '''
+def local_maxima(x):
+    found = [i for i in range(1, len(x) - 1) if x[i] > x[i - 1] and x[i] >= x[i + 1]]
+    return np.array(found, dtype=np.int32)
+'''),
     ],
     "1.4": [
         ("does not normalise first", '''
@@ -223,6 +234,11 @@ def find_r_peaks(window, threshold=0.9):
     x = normalize(window)
     peaks = local_maxima(x)
     return peaks[x[peaks] > threshold]
+'''),
+        ("int32 indices", '''
+def find_r_peaks(window, threshold=0.9):
+    x = normalize(window)
+    return np.array([p for p in local_maxima(x) if x[p] >= threshold], dtype=np.int32)
 '''),
     ],
     "1.5": [
@@ -237,6 +253,12 @@ def nominal_period(r_peaks):
     if len(r_peaks) < 2:
         return 0.0
     return float(np.median(np.diff(r_peaks)))
+'''),
+        ("rounds the median down to an int", '''
+def nominal_period(r_peaks):
+    if len(r_peaks) < 2:
+        raise ValueError("no interval")
+    return int(np.median(np.diff(r_peaks)))
 '''),
     ],
     "1.6": [
@@ -273,6 +295,16 @@ def beats_from_signal(signal, fs=125, threshold=0.9):
 def beats_from_signal(signal, fs=125, threshold=0.9):
     beats = [np.zeros((0, 187))]
     for window in to_windows(signal, 125):
+        x = normalize(window)
+        peaks = find_r_peaks(x, threshold)
+        if len(peaks) >= 2:
+            beats.append(extract_beats(x, peaks, nominal_period(peaks)))
+    return np.concatenate(beats)
+'''),
+        ("np.concatenate of an empty list when no window gives beats", '''
+def beats_from_signal(signal, fs=125, threshold=0.9):
+    beats = []
+    for window in to_windows(signal, fs):
         x = normalize(window)
         peaks = find_r_peaks(x, threshold)
         if len(peaks) >= 2:

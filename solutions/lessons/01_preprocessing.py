@@ -42,24 +42,35 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from ecglab import data, plots
-from autograder.notebook import exercises, grading_mode
+from autograder.notebook import exercises
 
 pp = exercises("preprocess")   # your functions from ecglab/preprocess.py (see the set-up cell)
 FS = 125                       # Hz: every dataset of the course is at 125 Hz
+
+
+def synthetic_label(thing) -> str:
+    """The label " (synthetic ECG)" for a record or dataset made by ecglab's generator, else "".
+
+    Every number this lesson measures on generated data carries the label: such numbers describe
+    the generator, not patients, and must never be quoted as if they did.
+    """
+    return " (synthetic ECG)" if thing.source == "synthetic" else ""
 
 # %% [markdown]
 # ## The data: record 100 of the MIT-BIH Arrhythmia Database
 #
 # The MIT-BIH Arrhythmia Database holds 48 half-hour, two-lead ambulatory ECGs recorded at 360 Hz,
 # every beat annotated by two cardiologists. We read the MLII lead of record 100 and resample it to
-# 125 Hz. (Without the real data, the set-up cell said so and this is the *synthetic* record 100.)
+# 125 Hz. (Without the real data, the set-up cell said so and this is the *synthetic* record 100:
+# every number the lesson prints from it then says "(synthetic ECG)".)
 
 # %%
 record = data.load_record("100")
-print(f"record {record.name} ({record.source}): {record.seconds / 60:.1f} min, lead {record.lead}, "
+SYN = synthetic_label(record)   # goes after every number measured on this record
+print(f"record {record.name}{SYN}: {record.seconds / 60:.1f} min, lead {record.lead}, "
       f"{record.fs:g} Hz, {len(record.r_peaks)} annotated beats")
 ax = plots.ecg(record.signal[: 10 * FS], FS, record.r_peaks[record.r_peaks < 10 * FS],
-               peak_label="annotated beats", title=f"The first 10 s of record {record.name}")
+               peak_label="annotated beats", title=f"The first 10 s of record {record.name}{SYN}")
 plt.show()
 
 # %% [markdown]
@@ -75,7 +86,7 @@ check("1.1")
 
 # %%
 windows = pp.to_windows(record.signal, FS)
-print("signal:", record.signal.shape, "-> windows:", windows.shape)
+print(f"signal: {record.signal.shape} -> windows: {windows.shape}{SYN}")
 fig, axes = plt.subplots(3, 1, figsize=(12, 5), sharex=True)
 for i, ax in enumerate(axes):
     plots.ecg(windows[i], FS, ax=ax, title=f"window {i}", start=0)
@@ -101,7 +112,7 @@ plots.ecg(window, FS, ax=a, title="raw window (mV)")
 plots.ecg(x, FS, ax=b, title="normalised window", ylabel="")
 plt.tight_layout()
 plt.show()
-print(f"min {x.min():.2f}, max {x.max():.2f}; all windows at once: {pp.normalize(windows).shape}")
+print(f"min {x.min():.2f}, max {x.max():.2f}; all windows at once: {pp.normalize(windows).shape}{SYN}")
 
 # %% [markdown]
 # ## Exercise 1.3 — `local_maxima`: where the derivative crosses zero
@@ -115,10 +126,10 @@ check("1.3")
 
 # %%
 maxima = pp.local_maxima(x)
-plots.ecg(x, FS, maxima, title="every local maximum", peak_label="local maxima", ylabel="",
+plots.ecg(x, FS, maxima, title=f"every local maximum{SYN}", peak_label="local maxima", ylabel="",
           mec="tab:orange", ms=5)
 plt.show()
-print(f"{len(maxima)} local maxima in 10 s: most of them are noise, P and T waves, not beats")
+print(f"{len(maxima)} local maxima in 10 s{SYN}: most of them are noise, P and T waves, not beats")
 
 # %% [markdown]
 # ## Exercise 1.4 — `find_r_peaks`: the maxima above 0.9
@@ -128,6 +139,12 @@ print(f"{len(maxima)} local maxima in 10 s: most of them are noise, P and T wave
 # where it fails (a smaller R wave, an inverted ectopic beat, a noisy window) — that is why the
 # datasets of the course use the cardiologists' annotated R peaks, and the detector serves signals
 # without annotations.
+#
+# **What the check grades.** `find_r_peaks` calls `normalize` (1.2) and `local_maxima` (1.3). The
+# check runs your `find_r_peaks` with the *reference* versions of those two in place of yours, so a
+# mistake in 1.2 or 1.3 costs only their points, not these as well. The cells after the check do not
+# swap anything: they run *your* functions all the way, so their results are right only once 1.2
+# and 1.3 pass too.
 
 # %%
 check("1.4")
@@ -135,12 +152,14 @@ check("1.4")
 # %%
 peaks = pp.find_r_peaks(window)
 annotated = record.r_peaks[record.r_peaks < len(window)]
-ax = plots.ecg(x, FS, peaks, title="R peaks: threshold detector vs. annotations", ylabel="",
+ax = plots.ecg(x, FS, peaks, title=f"R peaks: threshold detector vs. annotations{SYN}", ylabel="",
                peak_label="detector")
 ax.plot(annotated / FS, x[annotated], "x", color="tab:green", ms=9, label=f"annotated ({len(annotated)})")
 ax.axhline(0.9, color="tab:red", lw=0.8, ls=":")
-ax.legend(loc="upper right")
+plots.legend_above(ax)   # above the strip: inside, it would hide the last R peaks
 plt.show()
+print(f"the detector found {len(peaks)} R peaks in window 0, the cardiologists annotated "
+      f"{len(annotated)}{SYN}")
 
 # %% [markdown]
 # ## Exercise 1.5 — `nominal_period`: the median R–R interval
@@ -154,8 +173,8 @@ check("1.5")
 
 # %%
 period = pp.nominal_period(peaks)
-print(f"R-R intervals (samples): {np.diff(peaks)}")
-print(f"T = {period:g} samples = {period / FS:.2f} s, i.e. {60 * FS / period:.0f} beats per minute")
+print(f"R-R intervals in samples{SYN}: {np.diff(peaks)}")
+print(f"T = {period:g} samples = {period / FS:.2f} s, i.e. {60 * FS / period:.0f} beats per minute{SYN}")
 
 # %% [markdown]
 # ## Exercise 1.6 — `extract_beats`: 1.2 T from each R peak
@@ -163,14 +182,18 @@ print(f"T = {period:g} samples = {period / FS:.2f} s, i.e. {60 * FS / period:.0f
 # Each beat starts at its R peak and lasts `round(1.2 * T)` samples — a bit more than one period,
 # so it ends in the next beat's QRS. Beats are cut to at most 187 samples (1.5 s at 125 Hz), min–max
 # normalised, and zero-padded at the end to exactly 187: equally long inputs for the network.
+#
+# **What the check grades.** As for 1.4: the check runs your `extract_beats` with the reference
+# `normalize` (1.2), so only your own code here decides these points; the cells below use your
+# `normalize` too.
 
 # %%
 check("1.6")
 
 # %%
 beats = pp.extract_beats(x, peaks, period)
-print("beats:", beats.shape)
-ax = plots.beats(beats, title=f"{len(beats)} beats of window 0, drawn over each other", alpha=0.6)
+print(f"beats: {beats.shape}{SYN}")
+ax = plots.beats(beats, title=f"{len(beats)} beats of window 0, drawn over each other{SYN}", alpha=0.6)
 ax.axvline(round(1.2 * period) / FS, color="tab:red", ls=":", lw=1)
 plt.show()
 
@@ -179,6 +202,11 @@ plt.show()
 #
 # Put steps 1–6 together: for every window, normalise, find the R peaks, measure T and cut the beats;
 # skip windows with fewer than two peaks; stack everything into one `(n_beats, 187)` array.
+#
+# **What the check grades.** The check runs your `beats_from_signal` with the reference versions of
+# every exercise it calls (1.1–1.6), so it grades only how you put them together: a mistake in an
+# earlier exercise costs that exercise's points, not these as well. The cell below runs *your*
+# functions all the way: its beats are right only once 1.1–1.6 pass too.
 
 # %%
 check("1.7")
@@ -186,8 +214,8 @@ check("1.7")
 # %%
 all_beats = pp.beats_from_signal(record.signal, FS)
 print(f"the detector cut {len(all_beats):,} beats from record {record.name}; "
-      f"the cardiologists annotated {len(record.r_peaks):,}")
-plots.beats(all_beats, title=f"record {record.name}: {len(all_beats):,} beats (200 drawn)", alpha=0.1)
+      f"the cardiologists annotated {len(record.r_peaks):,}{SYN}")
+plots.beats(all_beats, title=f"record {record.name}{SYN}: {len(all_beats):,} beats (200 drawn)", alpha=0.1)
 plt.show()
 
 # %% [markdown]
@@ -212,7 +240,7 @@ check("1.8")
 # %%
 labels = [pp.aami_class(s) for s in record.symbols]
 counts = np.bincount([k for k in labels if k is not None], minlength=5)
-print(f"record {record.name}:", ", ".join(f"{c} {n}" for c, n in zip(data.CLASSES, counts)))
+print(f"record {record.name}{SYN}:", ", ".join(f"{c} {n}" for c, n in zip(data.CLASSES, counts)))
 
 # %% [markdown]
 # ## Your beats against ecglab's
@@ -232,7 +260,7 @@ for w, win in enumerate(pp.to_windows(rec.signal, FS)):
         yours.append(pp.extract_beats(pp.normalize(win), inside, pp.nominal_period(inside)))
 yours = np.concatenate(yours)
 ecglabs, _ = data.cut_beats(rec.signal, rec.r_peaks)
-print(f"yours: {yours.shape}, ecglab's: {ecglabs.shape}")
+print(f"record {rec.name}{synthetic_label(rec)}: yours {yours.shape}, ecglab's {ecglabs.shape}")
 if yours.shape == ecglabs.shape:
     print(f"largest difference: {np.abs(yours - ecglabs).max():.2e}")
 
@@ -245,17 +273,53 @@ if yours.shape == ecglabs.shape:
 # runs to 20 % of the way into the *next* R–R interval, with no windows and no median period.
 # `ecglab` builds the course's MIT-BIH dataset that way (`scheme="kaggle"`, the default), which
 # reproduces every Kaggle row we could check bit for bit; `scheme="paper"` gives your version.
-# Same beat, two recipes:
+#
+# Same record, two recipes. In the first 10-s window both keep every beat, so row `i` is the same
+# heartbeat in both; the cell picks the beat whose two versions end furthest apart. **What to
+# look for:** both start at the R peak and agree at first (time is in seconds, so 120 and 125 Hz
+# line up). They part at the end. The paper's beat stops at 1.2 T, and T, the median R–R interval
+# of the window, is the same for all its beats; the Kaggle beat follows its own rhythm, through
+# the next R peak and 20 % into the interval after it. Before a pause (a premature beat and the
+# pause that follows it) the Kaggle beat therefore holds the next QRS complex, the paper's does
+# not; after a short interval it is the other way round. Each beat is min–max normalised over
+# what it holds, so the same heartbeat also comes out at another height. And the network sees
+# samples, not seconds: 187 samples at 120 Hz last 1.56 s, not 1.5 s.
 
 # %%
-kaggle_style = data.load_mitbih(records=["208"])
-paper_style = data.load_mitbih(records=["208"], scheme="paper")
-fig, ax = plt.subplots(figsize=(7, 3))
-for ds, style in ((kaggle_style, "-"), (paper_style, "--")):
-    ax.plot(np.arange(187) / ds.fs, ds.X[10], style, label=f"{ds.meta['scheme']} ({ds.fs:g} Hz)")
-ax.set(xlabel="time from R peak (s)", title="beat 10 of record 208, cut two ways")
-ax.legend()
+raw = data.load_record("208", fs=360)         # the Kaggle recipe works on the record's own 360 Hz
+kaggle_style = data.mitbih_from_records([raw])                  # scheme="kaggle", the default
+paper_style = data.mitbih_from_records([raw], scheme="paper")
+
+
+def duration(beat, fs):
+    """Seconds from the R peak to the beat's last sample before the zero padding."""
+    inside = np.flatnonzero(beat)
+    return (inside[-1] + 1) / fs if len(inside) else 0.0
+
+
+# The window's last beat is left out: the paper clips it at the window's end, a third difference.
+n_first = int(np.sum(raw.r_peaks < 10 * raw.fs)) - 1
+ends = np.array([[duration(ds.X[i], ds.fs) for ds in (kaggle_style, paper_style)]
+                 for i in range(n_first)])
+i = int(np.argmax(np.abs(ends[:, 0] - ends[:, 1])))
+fig, ax = plt.subplots(figsize=(10, 3))
+for ds, end, style, color in zip((kaggle_style, paper_style), ends[i], ("-", "--"),
+                                 ("tab:blue", "tab:orange")):
+    ax.plot(np.arange(187) / ds.fs, ds.X[i], style, color=color,
+            label=f"{ds.meta['scheme']} ({ds.fs:g} Hz): ends at {end:.2f} s")
+    ax.axvline(end, color=color, ls=":", lw=1)
+ax.set(xlabel="time from R peak (s)", ylabel="normalised",
+       title=f"beat {i} ({raw.symbols[i]}) of record 208, cut two ways{synthetic_label(raw)}")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")   # beside: hides nothing
+plt.tight_layout()
 plt.show()
+print(f"in the first window, the two recipes' beats end more than 0.1 s apart for "
+      f"{int(np.sum(np.abs(ends[:, 0] - ends[:, 1]) > 0.1))} of {n_first} beats{synthetic_label(raw)}")
+if raw.source == "synthetic":
+    print("These are generated beats: the generator makes premature beats and pauses, so the\n"
+          "difference shows, but how often and how much the recipes disagree on patients only the\n"
+          "real records tell (record 208 is full of premature ventricular beats). Fetch them (see the\n"
+          "set-up cell) and run this cell again.")
 
 # %% [markdown]
 # ## The dataset: beats of every class
@@ -268,9 +332,11 @@ plt.show()
 sample = data.load_mitbih(records=["100", "119", "208", "232", "107"])
 print(data.describe(sample))
 plots.class_examples(sample.X, sample.y, fs=sample.fs)
+plt.suptitle(f"one beat of each class{synthetic_label(sample)}")
 plt.tight_layout()
 plt.show()
 plots.class_overlays(sample.X, sample.y, fs=sample.fs)
+plt.suptitle(f"beats of each class, drawn over each other{synthetic_label(sample)}")
 plt.tight_layout()
 plt.show()
 
