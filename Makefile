@@ -30,7 +30,7 @@ generate: $(STAMP)
 	$(PY) -m autograder generate
 
 mutation: $(STAMP)
-	$(PY) -m autograder mutate --lesson 1
+	$(PY) -m autograder mutate
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_build.py

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_demo)
 
     p = sub.add_parser("mutate", help="mutation run: how many wrong versions of the reference the checks catch")
-    p.add_argument("--lesson", type=int, default=1)
+    p.add_argument("--lesson", type=int, help="only this lesson (default: all)")
     p.add_argument("--exercise", action="append", metavar="ID", help="only this exercise (repeatable)")
     p.add_argument("--limit", type=int, help="at most this many mutants per exercise")
     p.add_argument("--data-dir", metavar="DIR")

@@ -4,7 +4,7 @@ This is the one implementation behind every way of grading: the in-notebook ``ch
 command ``python -m autograder check``, the pytest plugin and nbgrader's autograde (whose check
 cells call ``check()``). For each exercise:
 
-1. the exercise's check (``autograder/checks/lessonN.py``) makes its cases, seeded by the
+1. the exercise's check (``autograder/checks/lessonN/``) makes its cases, seeded by the
    exercise id, so grading the same code twice gives the same points;
 2. the reference computes the expected result of every call, here, in the grader's process;
 3. the student's function runs on the same inputs in a worker process of its own

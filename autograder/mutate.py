@@ -6,7 +6,8 @@ constants nudged, ``median`` for ``mean`` and the like, a wrapping ``round()`` d
 removed). Each such *mutant* is graded with the exercise's check: it is *killed* when it loses
 points (or crashes, or times out), and *survives* when it still gets full marks. A survivor is
 either a gap in the check — add a case that catches it — or an *equivalent* mutant that behaves
-exactly like the reference; those are listed in ``EQUIVALENT`` with the reason.
+exactly like the reference; those are listed, with the reason, in ``EQUIVALENT_MUTANTS`` of the
+lesson's ``autograder/checks/lessonN/teeth.py``.
 
 ``python -m autograder mutate [--lesson N] [--exercise ID] [--json]`` (``make mutation``).
 """
@@ -39,40 +40,6 @@ CALL_SWAPS = {
     "argmin": "argmax", "floor": "ceil", "ceil": "floor", "zeros": "ones", "zeros_like": "ones_like",
     "concatenate": "stack", "diff": "gradient", "flatnonzero": "argwhere",
 }
-
-#: Mutants that behave exactly like the reference, so no check can kill them:
-#: (exercise id, mutant description) -> why.
-EQUIVALENT = {
-    ("1.1", "np.asarray(signal) -> signal"):
-        "signal is only sliced and reshaped: numpy does that to any array-like the same way",
-    ("1.1", "int(round(seconds * fs)) -> round(seconds * fs)"):
-        "Python's round() of a float already returns an int",
-    ("1.1", "signal[:n_windows * n].reshape(n_windows, n).copy() -> "
-            "signal[:n_windows * n].reshape(n_windows, n)"):
-        "a view has the same values; the contract does not ask for a copy",
-    ("1.3", "np.asarray(x) -> x"): "the contract's input is a numpy array already",
-    ("1.3", "(np.flatnonzero(is_max) + 1).astype(np.int64) -> np.flatnonzero(is_max) + 1"):
-        "np.flatnonzero returns int64 on 64-bit platforms",
-    ("1.5", "np.asarray(r_peaks) -> r_peaks"): "the contract's input is a numpy array already",
-    ("1.5", "float(np.median(np.diff(r_peaks))) -> np.median(np.diff(r_peaks))"):
-        "a numpy float64 is a Python float (a subclass) with the same value",
-    ("1.5", "len(r_peaks) -> r_peaks"): "only changes the wording of the error message",
-    ("1.6", "np.asarray(window, dtype=np.float64) -> window"):
-        "each segment is normalised (to float) anyway, and the output array is float",
-    ("1.6", "np.asarray(window, dtype=np.float64) -> np.asarray(window)"):
-        "each segment is normalised (to float) anyway, and the output array is float",
-    ("1.6", "int(round(factor * period)) -> round(factor * period)"):
-        "Python's round() of a float already returns an int",
-    ("1.6", "np.asarray(r_peaks, dtype=np.int64) -> r_peaks"):
-        "the contract's R peaks are int64 arrays already",
-    ("1.6", "np.asarray(r_peaks, dtype=np.int64) -> np.asarray(r_peaks)"):
-        "the contract's R peaks are int64 arrays already",
-    ("1.7", "np.zeros((0, 187)) -> np.ones((0, 187))"): "an empty array holds no values",
-    ("1.7", "normalize(window) -> window"):
-        "find_r_peaks normalises the window itself and extract_beats normalises each beat: the "
-        "paper's window normalisation does not change the beats (see ecglab/data/beats.py)",
-}
-
 
 @dataclass
 class Mutant:
@@ -218,6 +185,7 @@ def _replace_node(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
 def run_mutants(exercise: Exercise, data_dir=None, limit: int | None = None,
                 timeout: float = 10.0) -> list[Mutant]:
     """Grade every mutant of an exercise; each gets its status."""
+    from .checks import teeth
     from .grader import grade_exercise
 
     course = replace(load_course(), timeout_seconds=timeout)
@@ -230,7 +198,7 @@ def run_mutants(exercise: Exercise, data_dir=None, limit: int | None = None,
             files[rel] = mutant.source
             write_tree(files, Path(tmp) / "ecglab")
             graded = grade_exercise(exercise, tmp, course, data_dir, compare_own_helpers=False)
-            reason = EQUIVALENT.get((exercise.id, mutant.description))
+            reason = teeth(exercise.lesson).EQUIVALENT_MUTANTS.get((exercise.id, mutant.description))
             if not graded.full_marks:
                 mutant.status = "killed"
                 first = next((c for c in graded.cases if not c.passed), None)
@@ -241,11 +209,13 @@ def run_mutants(exercise: Exercise, data_dir=None, limit: int | None = None,
     return results
 
 
-def run_mutation(lesson: int = 1, exercises: list[str] | None = None, data_dir=None,
+def run_mutation(lesson: int | None = None, exercises: list[str] | None = None, data_dir=None,
                  json_out: bool = False, limit: int | None = None) -> int:
-    """Print the kill rate per exercise; exit 0 when no non-equivalent mutant survives."""
+    """Print the kill rate per exercise (all lessons, or one); exit 0 when no non-equivalent
+    mutant survives."""
     course = load_course()
-    chosen = [e for e in course.lesson(lesson).exercises if not exercises or e.id in exercises]
+    pool = course.lesson(lesson).exercises if lesson is not None else course.exercises
+    chosen = [e for e in pool if not exercises or e.id in exercises]
     started = time.perf_counter()
     rows, survivors = [], []
     for exercise in chosen:

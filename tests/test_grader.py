@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from autograder.checks import teeth
 from autograder.course import load_course
 from autograder.generate import render_package, write_tree
 from autograder.grader import grade, grade_exercise
 from autograder.submissions import DISASTERS, Student, write_package_for
 
 from .conftest import REPO, SOLUTIONS, subprocess_env
-from .implementations import CORRECT, WRONG
 
 COURSE = load_course()
 LESSON1 = [e.id for e in COURSE.lesson(1).exercises]
+# the teeth of every lesson's checks (autograder/checks/lessonN/teeth.py), by exercise id
+CORRECT = {k: v for lesson in COURSE.lessons for k, v in teeth(lesson.number).CORRECT.items()}
+WRONG = {k: v for lesson in COURSE.lessons for k, v in teeth(lesson.number).WRONG.items()}
 
 
 def make_impl(folder: Path, extra: str = "", solved=tuple(LESSON1)) -> Path:
@@ -69,8 +72,9 @@ def test_plausible_mistakes_lose_points(tmp_path, exercise_id, index):
 
 
 def test_every_exercise_has_two_alternatives_and_two_mistakes():
-    assert set(CORRECT) == set(WRONG) == set(LESSON1)
-    assert all(len(CORRECT[k]) >= 2 and len(WRONG[k]) >= 2 for k in LESSON1)
+    every = {e.id for e in COURSE.exercises}
+    assert set(CORRECT) == set(WRONG) == every
+    assert all(len(CORRECT[k]) >= 2 and len(WRONG[k]) >= 2 for k in every)
 
 
 def test_partial_credit_is_proportional_and_names_the_failing_case(tmp_path):

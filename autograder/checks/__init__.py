@@ -1,6 +1,8 @@
-"""The checks, one module per lesson: ``lessonN.py`` registers ``@check("N.M")`` for each exercise.
+"""The checks, one package per lesson: ``lessonN/__init__.py`` registers ``@check("N.M")`` for each
+exercise, and ``lessonN/teeth.py`` proves that they have teeth (other correct implementations that
+must get full marks, plausible mistakes that must not, equivalent mutants with the reason).
 
-Check modules are found, not listed: :func:`load_all` imports every ``lesson<N>`` module of this
+Check packages are found, not listed: :func:`load_all` imports every ``lesson<N>`` of this
 package. :func:`validate` makes sure that checks and ``course.yml`` agree exactly — an exercise
 without a check, a check without an exercise, or a check registered in another lesson's module is
 an error at generation, when grading and in the test suite, so a check can never go missing
@@ -30,6 +32,11 @@ def check_modules() -> dict[int, str]:
     return found
 
 
+def teeth(lesson: int):
+    """The ``teeth`` module of a lesson's checks (``CORRECT``, ``WRONG``, ``EQUIVALENT_MUTANTS``)."""
+    return importlib.import_module(f"{check_modules()[lesson]}.teeth")
+
+
 def load_all() -> dict:
     """Import every check module; returns the registry ``{exercise id: case maker}``."""
     from ..grader import CHECKS
@@ -50,7 +57,7 @@ def validate(course=None) -> None:
         if exercise_id not in checks:
             lesson = exercises[exercise_id].lesson
             problems.append(f"exercise {exercise_id} of course.yml has no check "
-                            f"(add @check(\"{exercise_id}\") to autograder/checks/lesson{lesson}.py)")
+                            f"(add @check(\"{exercise_id}\") to autograder/checks/lesson{lesson}/__init__.py)")
     for exercise_id, make_cases in checks.items():
         if exercise_id not in exercises:
             problems.append(f"{make_cases.__module__}: check {exercise_id} is of no exercise of course.yml")
@@ -60,6 +67,6 @@ def validate(course=None) -> None:
             problems.append(f"{make_cases.__module__}: check {exercise_id} belongs in {expected}")
     for number in check_modules():
         if number not in {lesson.number for lesson in course.lessons}:
-            problems.append(f"autograder/checks/lesson{number}.py: course.yml has no lesson {number}")
+            problems.append(f"autograder/checks/lesson{number}: course.yml has no lesson {number}")
     if problems:
         raise CheckError("; ".join(problems))

@@ -1,12 +1,19 @@
-"""Other implementations of the lesson-1 exercises, to test the graders' teeth.
+"""The teeth of the lesson-1 checks: proof that they tell right from wrong.
 
-``CORRECT[id]``: at least two implementations per exercise that differ from the reference (a loop
-where it vectorises, another formula, another dtype) and are right: each must get full marks.
-``WRONG[id]``: plausible mistakes: each must get less than full marks, with a message that names
-the case that catches it.
+The test suite runs these against the checks (``tests/test_grader.py``, ``tests/test_mutation.py``):
 
-Each entry is Python source that is appended to the reference ``preprocess.py``: its definition
-replaces the reference one (the later ``def`` wins).
+``CORRECT[id]``
+    at least two implementations per exercise that differ from the reference (a loop where it
+    vectorises, another formula, another dtype) and are right: each must get full marks.
+``WRONG[id]``
+    plausible mistakes, ``(what, source)``: each must get less than full marks, with a message
+    that names the case that catches it.
+``EQUIVALENT_MUTANTS``
+    the mutants of the mutation run (``python -m autograder mutate``) that behave exactly like
+    the reference, so no check can kill them: ``(exercise id, mutant description) -> why``.
+
+Each source is Python appended to the reference ``preprocess.py``: its definition replaces the
+reference one (the later ``def`` wins).
 """
 
 CORRECT = {
@@ -322,4 +329,36 @@ def aami_class(symbol):
     return {s: k for k, g in enumerate(["NLRej", "AaJS", "VE", "F", "/fQ"]) for s in g}.get(symbol, -1)
 '''),
     ],
+}
+
+
+EQUIVALENT_MUTANTS = {
+    ("1.1", "np.asarray(signal) -> signal"):
+        "signal is only sliced and reshaped: numpy does that to any array-like the same way",
+    ("1.1", "int(round(seconds * fs)) -> round(seconds * fs)"):
+        "Python's round() of a float already returns an int",
+    ("1.1", "signal[:n_windows * n].reshape(n_windows, n).copy() -> "
+            "signal[:n_windows * n].reshape(n_windows, n)"):
+        "a view has the same values; the contract does not ask for a copy",
+    ("1.3", "np.asarray(x) -> x"): "the contract's input is a numpy array already",
+    ("1.3", "(np.flatnonzero(is_max) + 1).astype(np.int64) -> np.flatnonzero(is_max) + 1"):
+        "np.flatnonzero returns int64 on 64-bit platforms",
+    ("1.5", "np.asarray(r_peaks) -> r_peaks"): "the contract's input is a numpy array already",
+    ("1.5", "float(np.median(np.diff(r_peaks))) -> np.median(np.diff(r_peaks))"):
+        "a numpy float64 is a Python float (a subclass) with the same value",
+    ("1.5", "len(r_peaks) -> r_peaks"): "only changes the wording of the error message",
+    ("1.6", "np.asarray(window, dtype=np.float64) -> window"):
+        "each segment is normalised (to float) anyway, and the output array is float",
+    ("1.6", "np.asarray(window, dtype=np.float64) -> np.asarray(window)"):
+        "each segment is normalised (to float) anyway, and the output array is float",
+    ("1.6", "int(round(factor * period)) -> round(factor * period)"):
+        "Python's round() of a float already returns an int",
+    ("1.6", "np.asarray(r_peaks, dtype=np.int64) -> r_peaks"):
+        "the contract's R peaks are int64 arrays already",
+    ("1.6", "np.asarray(r_peaks, dtype=np.int64) -> np.asarray(r_peaks)"):
+        "the contract's R peaks are int64 arrays already",
+    ("1.7", "np.zeros((0, 187)) -> np.ones((0, 187))"): "an empty array holds no values",
+    ("1.7", "normalize(window) -> window"):
+        "find_r_peaks normalises the window itself and extract_beats normalises each beat: the "
+        "paper's window normalisation does not change the beats (see ecglab/data/beats.py)",
 }

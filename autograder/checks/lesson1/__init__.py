@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cases import Case, arrays_close, call, same_indices, same_number, same_value
-from ..grader import Context, check
-from . import ecg
+from ...cases import Case, arrays_close, call, same_indices, same_number, same_value
+from ...grader import Context, check
+from .. import ecg
 
 
 @check("1.1")
