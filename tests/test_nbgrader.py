@@ -109,10 +109,11 @@ def _points_by_check_cells(impl: Path, ids: list[str]) -> dict:
 
 def test_four_ways_of_grading_agree(graded_class, tmp_path):
     """nbgrader's gradebook, `autograder check`, `pytest autograder` and the notebook's check()
-    give every exercise the same points, for every student of the class."""
+    give every exercise the same points: for the students whose points tell most (plausible bugs
+    in four exercises, a deleted and a copied check cell); the others' totals are checked above."""
     students, result, _ = graded_class
     ids = [e.id for e in COURSE.lesson(1).exercises]
-    for student in students:
+    for student in [s for s in students if s.name in ("bugs", "lostcell")]:
         impl = write_package_for(student, tmp_path / student.name, COURSE)
         nbgrader = {e.id: result["scores"][student.name][e.grade_id] for e in COURSE.lesson(1).exercises}
         ways = {"autograder check": _points_by_cli(impl),
