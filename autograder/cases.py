@@ -18,10 +18,20 @@ from .worker import Opaque, Tensorlike
 
 @dataclass
 class Call:
-    """One call of the function under test."""
+    """One call of the function under test.
+
+    ``about`` says where the input comes from ("synthetic ECG '100', window 0"), for the
+    student's failure message; set it with :meth:`on`.
+    """
 
     args: tuple
     kwargs: dict = field(default_factory=dict)
+    about: str = ""
+
+    def on(self, about: str) -> "Call":
+        """This call, labelled with where its input comes from."""
+        self.about = about
+        return self
 
 
 def call(*args, **kwargs) -> Call:

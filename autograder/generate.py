@@ -317,10 +317,11 @@ class Generated:
             lines.append(f"✗ {rel(path)} holds edits (your work?) that differ from what solutions/ "
                          f"generates: left as it is.")
         if self.kept:
-            lines.append("  Keep working in it: nothing is lost, and `python -m autograder check` "
-                         "grades it as it is.\n  To replace it with the fresh version anyway, run "
-                         "`python -m autograder generate --force`: it moves your copy to a dated "
-                         f"backup (NAME.YYYYmmdd-HHMMSS{BACKUP_SUFFIX}) first.")
+            it = "it" if len(self.kept) == 1 else "them"
+            lines.append(f"  Keep working in {it}: nothing is lost, and `python -m autograder check` "
+                         f"grades your code as it is.\n  To replace {it} with the fresh version "
+                         "anyway, run `python -m autograder generate --force`: it moves your copy "
+                         f"to a dated backup (NAME.YYYYmmdd-HHMMSS{BACKUP_SUFFIX}) first.")
         return "\n".join(lines)
 
 
@@ -383,13 +384,14 @@ class Drift:
         return f"{self.path} ({self.kind})"
 
 
-def out_of_sync(repo: Path = REPO, notebooks: bool = True) -> list[Drift]:
+def out_of_sync(repo: Path = REPO, notebooks: bool = True, fresh: dict | None = None) -> list[Drift]:
     """The generated files of ``repo`` that a fresh generation would change, add or remove.
 
     The check behind ``make demo`` and the test suite: empty when the exercise modules in
     ``ecglab/`` and the notebooks in ``lessons/`` are exactly what ``solutions/`` generates.
+    ``fresh``: the result of :func:`fresh_files` for ``repo``, where the caller has it already.
     """
-    fresh = fresh_files(repo, notebooks)
+    fresh = fresh if fresh is not None else fresh_files(repo, notebooks)
     drift = []
     for path, text in fresh.items():
         rel = str(path.relative_to(repo))

@@ -182,6 +182,8 @@ def _call_text(function: Callable, name: str, args: tuple, kwargs: dict) -> list
 
 #: Seconds for the ungraded run of an exercise with the student's own helpers (see grade_exercise).
 OWN_HELPERS_TIMEOUT = 10.0
+#: Calls of each helper per case on which the student's own helper is compared with the reference.
+HELPER_CALLS_PER_CASE = 8
 
 STATUS_TEXT = {
     "timeout": "timed out: {detail}; is there an endless loop?",
@@ -225,22 +227,41 @@ def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Cour
         return _failed_run(result, outcome, course)
     result = _score(result, exercise, cases, expected, outcome, ref_function)
     if compare_own_helpers and outcome.reference_calls and result.status != "not-implemented":
-        # ungraded, so it gets a shorter limit: a hanging helper must not double the wait
-        own = run_exercise(impl_dir, dict(request, stand_ins=[]), _serve_reference,
-                           min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb)
-        result.note = _own_helpers_note(exercise, course, cases, expected, outcome, own)
+        result.note = _own_helpers_note(exercise, impl_dir, course, cases, expected, calls, outcome)
     return result
 
 
-def _own_helpers_note(exercise: Exercise, course: Course, cases: list[Case], expected: list,
-                      graded: WorkerOutcome, own: WorkerOutcome) -> str:
-    """What the student reads when their own helpers give other results than the reference's."""
+def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[Case],
+                      expected: list, calls: list, graded: WorkerOutcome) -> str:
+    """What the student reads about the reference helpers an exercise was graded with.
+
+    One more run, ungraded and with the student's own helpers all the way down: the exercise's
+    calls again, and each helper the student's code called, on the inputs it called it with.
+    Where the exercise's results change, the lesson's own cells (which use the student's code)
+    will too; a helper whose results differ from the reference's on those inputs is the place
+    to look, or one of the exercises it calls.
+    """
     by_qualname = {e.qualname: e for e in course.exercises}
     helpers = sorted((by_qualname[q] for q in graded.reference_calls if q in by_qualname),
                      key=lambda e: e.id)
-    names = ", ".join(f"{h.function} ({h.id})" for h in helpers)
-    head = (f"Graded with the reference {names} in place of yours, so a mistake there costs only "
-            f"that exercise.")
+    head = ("Graded with the reference " + ", ".join(f"{h.function} ({h.id})" for h in helpers)
+            + " in place of yours, so a mistake there costs only that exercise; the lesson's own "
+              "cells use yours.")
+    # a few of each helper's calls per case, so that every case's inputs are tried
+    case_of = [n for n, case in enumerate(cases) for _ in case.calls]
+    per_case: dict = {}
+    helper_calls = []
+    for during, target, a, k in graded.reference_log:
+        key = (case_of[min(during, len(case_of) - 1)], target)
+        per_case[key] = per_case.get(key, 0) + 1
+        if target in by_qualname and per_case[key] <= HELPER_CALLS_PER_CASE:
+            helper_calls.append((by_qualname[target], a, k))
+    request = {"module": exercise.module, "function": exercise.function, "stand_ins": [],
+               "calls": calls + [{"id": len(calls) + i, "function": h.function, "args": a, "kwargs": k}
+                                 for i, (h, a, k) in enumerate(helper_calls)]}
+    # ungraded, so it gets a shorter limit: a hanging helper must not double the wait
+    own = run_exercise(impl_dir, request, _serve_reference,
+                       min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb)
     if own.status != "ok":
         return head + f"\nWith your own versions the run did not finish ({own.status}): the " \
                       f"lesson's own cells will fail the same way until those exercises pass."
@@ -254,14 +275,69 @@ def _own_helpers_note(exercise: Exercise, course: Course, cases: list[Case], exp
             index += 1
         if bad:
             differ.append(case.name)
-    if not differ:
-        return ""
-    unwritten = any((r.get("error") or {}).get("type") == "NotImplementedError"
-                    for r in own.results.values())
-    why = ("some of them are not written yet" if unwritten
-           else "fix the first exercise of this lesson whose own check fails")
-    return head + (f"\nWith your own versions, {len(differ)} of {len(cases)} cases give other results "
-                   f"(first: {differ[0]}), so the lesson's own pipeline cells will too: {why}.")
+    suspects = []
+    for helper in helpers:
+        mine = [(i, a, k) for i, (h, a, k) in enumerate(helper_calls) if h is helper]
+        wrong = sum(_differs(own.results.get(len(calls) + i, {}),
+                             _run_reference(reference_object(helper.qualname), a, k))
+                    for i, a, k in mine)
+        if wrong:
+            inner = _exercises_called(helper, course)
+            suspects.append(f"your {helper.function} ({helper.id}) gives other results than the "
+                            f"reference on {wrong} of {_plural(len(mine), 'input')} "
+                            f"{exercise.function} gave it here"
+                            + (f" (it calls {', '.join(inner)}: the mistake may be there)" if inner else ""))
+    if not differ and not suspects:
+        return head
+    lines = [head]
+    if differ:
+        lines.append(f"With your own versions, {_plural(len(differ), 'case')} of {len(cases)} "
+                     f"{'gives' if len(differ) == 1 else 'give'} other results (first: {differ[0]}), "
+                     f"and so will the lesson's own cells.")
+    lines += [s[0].upper() + s[1:] + "." for s in suspects]
+    return "\n".join(lines)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _exercises_called(exercise: Exercise, course: Course) -> list[str]:
+    """The other exercises of the same module that the reference of ``exercise`` calls by name."""
+    names = set(getattr(reference_object(exercise.qualname), "__code__", None).co_names) \
+        if hasattr(reference_object(exercise.qualname), "__code__") else set()
+    return [e.function for e in course.exercises
+            if e.module == exercise.module and e.id != exercise.id and e.function in names]
+
+
+def _differs(reply: dict, want: Any) -> bool:
+    """Whether a helper's result is not the reference's (plain data: arrays, numbers, None...)."""
+    if not reply:
+        return True
+    if isinstance(want, Raised) or reply.get("error"):
+        return not (isinstance(want, Raised) and reply.get("error")
+                    and reply["error"]["type"] == want.type)
+    return not _same_data(reply.get("value"), want)
+
+
+def _same_data(a: Any, b: Any) -> bool:
+    if isinstance(b, np.ndarray) or isinstance(a, np.ndarray):
+        try:
+            a, b = np.asarray(a), np.asarray(b)
+            return a.shape == b.shape and bool(np.allclose(a, b, atol=1e-6, equal_nan=True))
+        except (TypeError, ValueError):
+            return False
+    if isinstance(b, (tuple, list)) and isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_data(x, y) for x, y in zip(a, b))
+    if isinstance(b, float) or isinstance(a, float):
+        try:
+            return bool(np.isclose(float(a), float(b), atol=1e-9))
+        except (TypeError, ValueError):
+            return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _failed_run(result: ExerciseResult, outcome: WorkerOutcome, course: Course) -> ExerciseResult:
@@ -344,6 +420,8 @@ def _failure_text(case, c, problem, reply, want, exercise, ref_function) -> str:
     call_lines = _call_text(ref_function, exercise.function, c.args, c.kwargs)
     lines.append("  call: " + call_lines[0])
     lines += ["  " + line for line in call_lines[1:]]
+    if c.about:
+        lines.append(f"  input: {c.about}")
     lines.append(f"  expected: {show(want)}")
     if "value" in reply and not reply.get("error"):
         lines.append(f"  got:      {show(reply['value'])}")

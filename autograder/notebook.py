@@ -13,8 +13,9 @@ This is the grading side of a lesson notebook; the ``ecglab`` package itself nev
     pipeline gives other results. Returns the points (which is how nbgrader reads a check cell).
 ``exercises("preprocess")``
     the functions of an exercise module, yours where written; in self-study, where one is not
-    written yet, the reference takes its place with a notice, so a lesson never gets stuck on an
-    unfinished exercise. In grading mode (nbgrader sets ``NBGRADER_EXECUTION``) it never does.
+    written yet (or where yours raises), the reference takes its place with a notice, so a lesson
+    never gets stuck on an unfinished exercise. In grading mode (nbgrader sets
+    ``NBGRADER_EXECUTION``) it never does.
 ``save_work()`` / ``restore_work()``
     keep the exercise modules in a folder (Google Drive in Colab) and bring them back after a
     runtime reset; ``setup(..., keep_on_drive=True)`` does both by itself.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib
 import inspect
 import io
@@ -111,16 +113,39 @@ class _Exercises:
 
     def __getattr__(self, name: str):
         yours = getattr(importlib.import_module(f"ecglab.{self._module}"), name)
-        if implemented(yours) or grading_mode():
+        if grading_mode():
             return yours
         reference = reference_module(self._module)
         if reference is None:
             return yours
+        if implemented(yours):
+            return self._explained(name, yours, getattr(reference, name)) \
+                if inspect.isfunction(yours) else yours
         if name not in self._told:
             self._told.add(name)
             print(f"ℹ {name} is not written yet in ecglab/{self._module}.py: using the reference "
                   f"{name} so the lesson can go on. Write yours and run the cell again.")
         return getattr(reference, name)
+
+    def _explained(self, name: str, yours, reference):
+        """Your function; when it raises, the lesson says so and goes on with the reference."""
+
+        @functools.wraps(yours)
+        def run(*args, **kwargs):
+            try:
+                return yours(*args, **kwargs)
+            except Exception as exc:
+                print(f"✗ your {name} raised {type(exc).__name__}: {exc}")
+            try:
+                result = reference(*args, **kwargs)
+            except Exception:
+                print(f"  The reference {name} fails on this input too: the input is the problem. "
+                      f"It comes from an earlier step of your pipeline; see the checks above.")
+                raise
+            print(f"  This cell goes on with the reference {name}; fix yours and run it again.")
+            return result
+
+        return run
 
     def __dir__(self):
         return dir(importlib.import_module(f"ecglab.{self._module}"))

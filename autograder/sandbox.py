@@ -28,6 +28,7 @@ from . import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text()
 OUTPUT_LIMIT = 8192  # bytes of the student's printed output kept for messages
+REFERENCE_LOG = 8    # calls of each stand-in kept per call, to compare the student's own helper on
 
 
 @dataclass
@@ -48,6 +49,8 @@ class WorkerOutcome:
     stdout: str = ""
     seconds: float = 0.0
     reference_calls: set = field(default_factory=set)   # stand-ins the student's code called
+    #: (call id, target, args, kwargs) of the first REFERENCE_LOG calls of each stand-in per call
+    reference_log: list = field(default_factory=list)
 
 
 def site_packages() -> list[str]:
@@ -120,7 +123,9 @@ def run_exercise(impl_dir: str | Path, request: dict, serve_reference: Callable[
                 "fd_in": to_worker_r, "fd_out": from_worker_w}
     env = {"PATH": os.defpath, "HOME": str(home), "TMPDIR": str(home), "LC_ALL": "C.UTF-8",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+           # glibc fills what malloc hands out with this byte: uninitialised memory is never 0
+           "MALLOC_PERTURB_": "165"}
     proc = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", WORKER_SOURCE, json.dumps(settings)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -196,6 +201,7 @@ def _receive(fd: int, proc: subprocess.Popen, deadline: float) -> dict:
 
 def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, timeout):
     outcome = WorkerOutcome("ok")
+    logged: dict = {}
     try:
         hello = _receive(fd_in, proc, deadline)
         if hello.get("op") == "fatal":
@@ -212,7 +218,13 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
             if op == "result":
                 outcome.results[message["id"]] = message
             elif op == "reference":
-                outcome.reference_calls.add(str(message.get("target")))
+                target = str(message.get("target"))
+                outcome.reference_calls.add(target)
+                during = len(outcome.results)          # the call whose code asked for it
+                key = (during, target)
+                logged[key] = logged.get(key, 0) + 1
+                if logged[key] <= REFERENCE_LOG:
+                    outcome.reference_log.append((during, target, message["args"], message["kwargs"]))
                 try:
                     reply = {"value": serve_reference(message["target"], message["args"],
                                                       message["kwargs"])}

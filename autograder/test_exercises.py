@@ -19,4 +19,5 @@ def test_exercise(exercise, impl_dir, grade_data_dir, record_result):
     record_result(result)
     if not result.full_marks:
         pytest.fail(f"exercise {exercise.id} ({exercise.function}): {result.points:g} / "
-                    f"{result.max:g}\n{result.message}", pytrace=False)
+                    f"{result.max:g}\n{result.message}"
+                    + (f"\nnote: {result.note}" if result.note else ""), pytrace=False)

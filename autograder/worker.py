@@ -236,8 +236,9 @@ def run(channel, request):
         mod_name, name = target.rsplit(".", 1)
         helper_module = importlib.import_module("ecglab." + mod_name)
         setattr(helper_module, name, make_stand_in(channel, target, getattr(helper_module, name, None)))
-    function = getattr(module, request["function"])
     for call in request["calls"]:
+        # a call may name another function of the module (the grader's check of the helpers)
+        function = getattr(module, call.get("function") or request["function"])
         args, kwargs = call["args"], call["kwargs"]
         originals = copy.deepcopy((args, kwargs))
         started = time.perf_counter()

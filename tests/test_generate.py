@@ -12,7 +12,7 @@ import pytest
 
 from autograder.course import load_course
 from autograder.generate import (BACKUP_SUFFIX, BEGIN, END, GenerateError, drift_message,
-                                 exercise_modules, generate, has_solutions, module_is_generated,
+                                 exercise_modules, fresh_files, generate, has_solutions, module_is_generated,
                                  out_of_sync, ready_made_files, strip_source, with_fingerprint)
 from autograder.nbgrader_course import build_course, lesson_notebook, student_files
 
@@ -28,14 +28,22 @@ def _assert_in_sync(drift):
     assert not drift, drift_message(drift)
 
 
+@pytest.fixture(scope="module")
+def fresh() -> dict:
+    """``{path: text}`` of every generated file as a fresh generation makes it. The tests of what
+    students get read these, not the working copy, whose ``ecglab/`` and ``lessons/`` may hold a
+    student's work; the in-sync tests make sure the committed files are these."""
+    return fresh_files(REPO)
+
+
 def test_exercise_modules_match_a_fresh_generation():
     _assert_in_sync(out_of_sync(notebooks=False))
 
 
 @pytest.mark.slow
-def test_lesson_notebooks_match_a_fresh_generation():
+def test_lesson_notebooks_match_a_fresh_generation(fresh):
     assert sorted((REPO / "lessons").glob("*.ipynb")), "no lesson notebook in lessons/"
-    _assert_in_sync(out_of_sync())
+    _assert_in_sync(out_of_sync(fresh=fresh))
 
 
 def _fresh_repo(tmp_path) -> Path:
@@ -104,9 +112,11 @@ def test_no_ready_made_file_is_also_in_solutions():
                                   for p in (SOLUTIONS / "ecglab").rglob("*.py")} - {"__init__.py"}
 
 
-def test_ready_made_code_never_imports_the_grader():
-    for path in (REPO / "ecglab").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+def test_ready_made_code_never_imports_the_grader(fresh):
+    sources = {p: p.read_text() for p in ready_made_files() if p.suffix == ".py"}
+    sources.update({p: t for p, t in fresh.items() if p.suffix == ".py"})
+    for path, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.split(".")[0] == "autograder" for n in names), f"{path} imports autograder"
@@ -148,16 +158,17 @@ def _code_lines(source: str) -> set[str]:
     return {line.strip() for i, line in enumerate(source.splitlines(), 1) if i not in docstring_lines}
 
 
-def test_no_solution_leaks_into_the_student_side():
+def test_no_solution_leaks_into_the_student_side(fresh):
     lines = _solution_lines()
     assert lines, "no solution regions found"
-    code = {p: _code_lines(p.read_text()) for p in (REPO / "ecglab").rglob("*.py")}
-    for notebook in (REPO / "lessons").glob("*.ipynb"):
-        cells = json.loads(notebook.read_text())["cells"]
-        code[notebook] = {line.strip() for c in cells if c["cell_type"] == "code"
+    code = {p: _code_lines(p.read_text()) for p in ready_made_files()}
+    for path, text in fresh.items():
+        if path.suffix == ".py":
+            code[path] = _code_lines(text)
+        else:
+            cells = json.loads(text)["cells"]
+            code[path] = {line.strip() for c in cells if c["cell_type"] == "code"
                           for line in "".join(c["source"]).splitlines()}
-    for path in code:
-        text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
     for path, student_lines in code.items():
         for module, solution in lines.items():
@@ -165,8 +176,8 @@ def test_no_solution_leaks_into_the_student_side():
             assert not leaked, f"{path} holds solution lines of {module}: {leaked[:3]}"
 
 
-def test_stubs_name_the_exercise_and_keep_signature_and_docstring():
-    student = ast.parse((REPO / "ecglab" / "preprocess.py").read_text())
+def test_stubs_name_the_exercise_and_keep_signature_and_docstring(fresh):
+    student = ast.parse(fresh[REPO / "ecglab" / "preprocess.py"])
     reference = ast.parse((SOLUTIONS / "ecglab" / "preprocess.py").read_text())
     functions = {n.name: n for n in student.body if isinstance(n, ast.FunctionDef)}
     for node in reference.body:
@@ -250,9 +261,11 @@ def test_lesson_notebook_structure():
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 
 
-def test_committed_notebooks_have_no_outputs_and_a_badge():
-    for path in (REPO / "lessons").glob("*.ipynb"):
-        nb = json.loads(path.read_text())
+def test_generated_notebooks_have_no_outputs_and_a_badge(fresh):
+    notebooks = {p: t for p, t in fresh.items() if p.suffix == ".ipynb"}
+    assert len(notebooks) == len(COURSE.lessons)
+    for path, text in notebooks.items():
+        nb = json.loads(text)
         assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path
         assert "Open In Colab" in "".join(nb["cells"][1]["source"]), path
 

@@ -131,3 +131,15 @@ def test_the_colab_set_up_cell_runs_again_after_a_restart(tmp_path):
     proc = _run_setup_cell(tmp_path / "content", site, elsewhere)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert f"ecglab from {clone / 'ecglab'}" in proc.stdout
+
+
+def test_in_self_study_a_function_of_yours_that_raises_is_explained(capsys):
+    from autograder.reference import reference_module
+    reference = reference_module("preprocess").nominal_period
+    broken = notebook.exercises("preprocess")._explained("nominal_period", lambda r: 1 / 0, reference)
+    assert broken([0, 100, 200]) == 100.0
+    out = capsys.readouterr().out
+    assert "your nominal_period raised ZeroDivisionError" in out and "goes on with the reference" in out
+    with pytest.raises(ValueError):
+        broken([5])                      # the reference fails too: the input is the problem
+    assert "the input is the problem" in capsys.readouterr().out
