@@ -108,11 +108,21 @@ def _as_array(actual: Any, what: str) -> tuple[np.ndarray | None, str | None]:
     return actual, None
 
 
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    """``"1 index"``, ``"2 indices"``: a count with its noun in the right number."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _number(value) -> str:
+    return "NaN" if np.isnan(value) else f"{value:.6g}"
+
+
 def arrays_close(atol: float = 1e-6, rtol: float = 1e-6, same_dtype: bool = False) -> Comparison:
     """Floating arrays: same shape, no NaN where none is expected, values within tolerance.
 
     ``same_dtype``: the dtype must be the expected one too (where the contract says that a
-    function keeps its input's dtype); otherwise any numeric dtype will do.
+    function keeps its input's dtype); otherwise any numeric dtype will do. A mismatch names the
+    first differing position with both values (the previews of long arrays often look alike).
     """
 
     def compare(actual, expected):
@@ -120,30 +130,70 @@ def arrays_close(atol: float = 1e-6, rtol: float = 1e-6, same_dtype: bool = Fals
         if problem:
             return problem
         if actual.shape != expected.shape:
-            return f"shape {actual.shape}, expected {expected.shape}"
+            return f"shape {actual.shape}, expected {expected.shape}" + _first_row_apart(actual, expected)
         if actual.dtype.kind not in "biuf":
             return f"dtype {actual.dtype}; expected numbers"
         if same_dtype and actual.dtype != expected.dtype:
             return f"dtype {actual.dtype}, expected {expected.dtype}"
         actual = actual.astype(np.float64)
         if np.isnan(actual).any() and not np.isnan(expected).any():
-            where = tuple(int(i) for i in np.argwhere(np.isnan(actual))[0])
-            return f"contains NaN (first at index {where if len(where) > 1 else where[0]})"
-        if not np.allclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True):
+            where = _index(np.argwhere(np.isnan(actual))[0])
+            return f"contains NaN (first at index {where}: expected {_number(expected[np.isnan(actual)][0])})"
+        close = np.isclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True)
+        if not close.all():
+            wrong = np.argwhere(~close)
+            first = tuple(int(i) for i in wrong[0])
             diff = np.abs(actual - expected)
-            where = np.unravel_index(np.nanargmax(diff), diff.shape)
-            where = tuple(int(i) for i in where)
-            index = where if len(where) > 1 else where[0]
-            return (f"wrong values: at index {index} got {actual[where]:.6g}, expected "
-                    f"{expected[where]:.6g} ({int((diff > atol + rtol * np.abs(expected)).sum())} "
-                    f"of {diff.size} values differ)")
+            return (f"wrong values: {len(wrong)} of {diff.size} values "
+                    f"{'differs' if len(wrong) == 1 else 'differ'}, the first at index "
+                    f"{_index(first)}: got {_number(actual[first])}, expected "
+                    f"{_number(expected[first])} (largest difference {np.nanmax(diff):.3g})")
         return None
 
     return compare
 
 
+def _first_row_apart(actual: np.ndarray, expected: np.ndarray, atol: float = 1e-6) -> str:
+    """For arrays that differ only in their number of rows: where the rows first part."""
+    if (actual.ndim != expected.ndim or actual.ndim == 0 or actual.shape[1:] != expected.shape[1:]
+            or actual.dtype.kind not in "biuf"):
+        return ""
+    n = min(len(actual), len(expected))
+    head = np.isclose(actual[:n].astype(np.float64), expected[:n], atol=atol, rtol=atol, equal_nan=True)
+    bad = np.argwhere(~head)
+    what = "row" if actual.ndim > 1 else "value"
+    if len(bad):
+        first = tuple(int(i) for i in bad[0])
+        return (f"; the first difference is at index {_index(first)}: got {_number(actual[first])}, "
+                f"expected {_number(expected[first])}")
+    if len(actual) < len(expected):
+        return f"; the first {n:,} {what}s match, then yours end"
+    return f"; the first {n:,} {what}s match, then yours go on"
+
+
+def _index(where) -> str:
+    """An array index as the student would write it: ``5`` in 1-D, ``(2, 17)`` in 2-D."""
+    where = tuple(int(i) for i in where)
+    return str(where[0]) if len(where) == 1 else str(where)
+
+
+def _first_difference(actual: np.ndarray, expected: np.ndarray) -> str:
+    """Where two 1-D arrays first part, with both values: "... at position 3: got 208, expected 207"."""
+    n = min(len(actual), len(expected))
+    differ = np.flatnonzero(actual[:n] != expected[:n])
+    if differ.size:
+        i = int(differ[0])
+        return f"first difference at position {i}: got {actual[i]}, expected {expected[i]}"
+    if len(actual) > n:
+        return f"first difference at position {n}: got {actual[n]}, expected no more indices"
+    return f"first difference at position {n}: your array ends there, expected {expected[n]}"
+
+
 def same_indices() -> Comparison:
-    """Index arrays: int64 (the course's index dtype, on every platform), same values, in order."""
+    """Index arrays: int64 (the course's index dtype, on every platform), same values, in order.
+
+    A mismatch says what is missing or extra, and where the two first part, with both values.
+    """
 
     def compare(actual, expected):
         actual, problem = _as_array(actual, "array of int64 indices")
@@ -161,9 +211,12 @@ def same_indices() -> Comparison:
                 parts.append(f"missing {_few(missing)}")
             if extra:
                 parts.append(f"unexpected {_few(extra)}")
-            return (f"found {len(actual)} indices, expected {len(expected)}: " + "; ".join(parts))
+            parts.append(_first_difference(actual, expected))
+            return (f"found {_plural(len(actual), 'index', 'indices')}, expected "
+                    f"{len(expected)}: " + "; ".join(parts))
         if not np.array_equal(actual, expected):
-            return "the right indices, but not in increasing order (or repeated)"
+            return ("the right indices, but not in increasing order (or repeated): "
+                    + _first_difference(actual, expected))
         if actual.dtype != np.int64:
             # np.flatnonzero and friends give np.intp, which is int32 on some platforms
             return f"the right indices, but of dtype {actual.dtype}; indices are int64 (.astype(np.int64))"

@@ -15,6 +15,8 @@ feedback; the cases that benefit name a figure kind (``Case.figure``) and this m
 A drawer returns whether it drew anything; a figure with nothing in it is never shown. Nothing is
 drawn when the student's call returned no value (it raised, or is not written yet): the message
 says all there is to say, and a figure of the expected result alone would give the answer away.
+The figure's title names the case and, where the failure message says where the input comes from
+(its ``input:`` line, from ``Call.about``), that too: synthetic or real, which record, which window.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 WINDOW_SECONDS = 10.0   # the windows of lesson 1 (to_windows' default)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _first_array(values):
@@ -53,18 +59,30 @@ def draw_peaks(fig, figure: dict) -> bool:
     return True
 
 
-def _beat_panels(fig, cells, expected, actual) -> bool:
-    """Up to ``len(cells)`` beats where yours and the expected differ most, one per grid cell."""
+def _beat_rows(expected, actual, most: int = 3) -> list[int]:
+    """The rows to draw: up to ``most`` beats where yours and the expected differ most (only beats
+    that differ, at least one); the first ones when the two cannot be compared row by row."""
     if not isinstance(expected, np.ndarray) or expected.ndim != 2 or len(expected) == 0:
+        return []
+    if _comparable(expected, actual):
+        diff = np.nan_to_num(np.abs(actual.astype(float) - expected), nan=1.0)
+        worst = [int(r) for r in np.argsort(-diff.max(axis=1), kind="stable")[:most]]
+        return [r for r in worst if diff[r].max() > 1e-6] or worst[:1]
+    return list(range(min(most, len(expected))))
+
+
+def _comparable(expected, actual) -> bool:
+    return (isinstance(actual, np.ndarray) and actual.shape == expected.shape
+            and actual.dtype.kind in "biuf")
+
+
+def _beat_panels(fig, cells, rows, expected, actual) -> bool:
+    """The beats ``rows`` of yours and the expected ones, one per grid cell of ``cells``."""
+    if not rows:
         return False
-    comparable = (isinstance(actual, np.ndarray) and actual.shape == expected.shape
-                  and actual.dtype.kind in "biuf")
+    comparable = _comparable(expected, actual)
     if comparable:
         diff = np.nan_to_num(np.abs(actual.astype(float) - expected), nan=1.0)
-        worst = [int(r) for r in np.argsort(-diff.max(axis=1), kind="stable")[:len(cells)]]
-        rows = [r for r in worst if diff[r].max() > 1e-6] or worst[:1]   # only beats that differ
-    else:
-        rows = list(range(min(len(cells), len(expected))))
     for panel, row in enumerate(rows):
         ax = fig.add_subplot(cells[panel])
         ax.plot(expected[row], color="tab:green", lw=2, label="expected")
@@ -75,7 +93,7 @@ def _beat_panels(fig, cells, expected, actual) -> bool:
             if len(wrong):
                 ax.plot(wrong, np.nan_to_num(actual[row][wrong].astype(float)), "o", ms=4,
                         mfc="none", mec="tab:red", label="differs")
-                title += f": differs at {len(wrong)} sample(s) from {wrong[0]}"
+                title += f": differs at {_plural(len(wrong), 'sample')} from {wrong[0]}"
         elif isinstance(actual, np.ndarray) and actual.ndim == 2 and row < len(actual):
             ax.plot(actual[row], color="tab:red", lw=1, ls="--", label="yours")
             title += f" (your array: {actual.shape}, expected {expected.shape})"
@@ -87,14 +105,22 @@ def _beat_panels(fig, cells, expected, actual) -> bool:
 
 
 def draw_beats(fig, figure: dict) -> bool:
-    """The beats where yours and the expected ones differ most, with the differing samples marked."""
-    grid = fig.add_gridspec(1, 3)
-    return _beat_panels(fig, [grid[0, i] for i in range(3)], figure["expected"], figure["actual"])
+    """The beats where yours and the expected ones differ most, with the differing samples marked.
+
+    One panel per beat drawn (at most three), the grid as wide as the panels it holds.
+    """
+    expected, actual = figure["expected"], figure["actual"]
+    rows = _beat_rows(expected, actual)
+    if not rows:
+        return False
+    fig.set_size_inches(11 if len(rows) == 3 else 3.5 + 3.5 * len(rows), 3)
+    grid = fig.add_gridspec(1, len(rows))
+    return _beat_panels(fig, [grid[0, i] for i in range(len(rows))], rows, expected, actual)
 
 
 def _shape_text(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"{len(value)} beats" if value.ndim == 2 else f"an array of shape {value.shape}"
+        return _plural(len(value), "beat") if value.ndim == 2 else f"an array of shape {value.shape}"
     return type(value).__name__
 
 
@@ -110,9 +136,9 @@ def draw_signal(fig, figure: dict) -> bool:
     args, kwargs = figure["args"], figure["kwargs"]
     fs = float(kwargs.get("fs", args[1] if len(args) > 1 else 125))
     expected, actual = figure["expected"], figure["actual"]
-    has_beats = isinstance(expected, np.ndarray) and expected.ndim == 2 and len(expected) > 0
-    fig.set_size_inches(11, 5.5 if has_beats else 3)
-    grid = fig.add_gridspec(2 if has_beats else 1, 3)
+    rows = _beat_rows(expected, actual)
+    fig.set_size_inches(11, 5.5 if rows else 3)
+    grid = fig.add_gridspec(2 if rows else 1, max(1, len(rows)))
     ax = fig.add_subplot(grid[0, :])
     t = np.arange(len(signal)) / fs
     ax.plot(t, signal, color="0.3", lw=0.8)
@@ -122,11 +148,11 @@ def draw_signal(fig, figure: dict) -> bool:
     if n_windows * WINDOW_SECONDS < t[-1]:   # the remainder that to_windows drops
         ax.axvspan(n_windows * WINDOW_SECONDS, t[-1], color="0.85", zorder=0)
     ax.set(xlabel="time (s)", ylabel="amplitude",
-           title=f"input: {n_windows} whole window(s) of {WINDOW_SECONDS:g} s (dotted lines); "
+           title=f"the signal: {_plural(n_windows, 'whole window')} of {WINDOW_SECONDS:g} s (dotted lines); "
                  f"expected {_shape_text(expected)}, yours {_shape_text(actual)}")
     ax.title.set_fontsize(9)
-    if has_beats:
-        _beat_panels(fig, [grid[1, i] for i in range(3)], expected, actual)
+    if rows:
+        _beat_panels(fig, [grid[1, i] for i in range(len(rows))], rows, expected, actual)
     return True
 
 
@@ -148,6 +174,16 @@ def draw(case) -> None:
     if not drawer(fig, figure):
         plt.close(fig)
         return
-    fig.suptitle(f"✗ {case.name}", fontsize=10)
+    about = input_label(getattr(case, "message", ""))
+    fig.suptitle(f"✗ {case.name}" + (f"\ninput: {about}" if about else ""), fontsize=10)
     fig.tight_layout()
     plt.show()
+
+
+def input_label(message: str) -> str:
+    """Where the failing call's input comes from: the ``input:`` line of the failure message
+    (the grader writes it from ``Call.about``), or "" when the message has none."""
+    for line in (message or "").splitlines():
+        if line.strip().startswith("input: "):
+            return line.strip()[len("input: "):]
+    return ""

@@ -13,6 +13,12 @@ from .data.aami import CLASSES, CLASS_NAMES
 CLASS_COLORS = ("tab:blue", "tab:orange", "tab:red", "tab:purple", "tab:green")
 
 
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: ``count(1, "beat")`` is "1 beat", ``count(1061,
+    "beat")`` "1,061 beats" (``plural`` for irregular nouns: ``count(2, "maximum", "maxima")``)."""
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
 def _axes(ax, figsize=(12, 3)):
     if ax is not None:
         return ax
@@ -63,18 +69,23 @@ def ecg(signal: np.ndarray, fs: float, peaks: np.ndarray | None = None, ax=None,
 
 def beats(X: np.ndarray, ax=None, title: str = "", color: str = "tab:blue", alpha: float = 0.3,
           fs: float = 125.0, max_beats: int = 200):
-    """Beats drawn over each other (at most ``max_beats``), time in seconds from the R peak.
+    """Beats drawn over each other (the first ``max_beats`` of them), time in seconds from the R peak.
+
+    Without a ``title``, the title says how many beats there are and, when not all of them are
+    drawn, how many are; with one, give that number yourself (``min(len(X), max_beats)``).
 
     Parameters
     ----------
     X : ndarray, shape (n_beats, length)
     """
     ax = _axes(ax, figsize=(5, 3))
+    n = len(X)
     X = np.asarray(X)[:max_beats]
     t = np.arange(X.shape[1]) / fs if X.ndim == 2 else np.arange(0)
     for row in X:
         ax.plot(t, row, color=color, alpha=alpha, lw=0.8)
-    ax.set(xlabel="time from R peak (s)", ylabel="normalised", title=title or f"{len(X)} beats")
+    default = count(n, "beat") + (f" ({len(X):,} drawn)" if len(X) < n else "")
+    ax.set(xlabel="time from R peak (s)", ylabel="normalised", title=title or default)
     return ax
 
 
@@ -95,7 +106,8 @@ def class_examples(X: np.ndarray, y: np.ndarray, classes=CLASSES, names=CLASS_NA
 
 def class_overlays(X: np.ndarray, y: np.ndarray, classes=CLASSES, per_class: int = 60, axes=None,
                    seed: int = 0, fs: float = 125.0):
-    """Up to ``per_class`` random beats of every class drawn over each other, one panel per class."""
+    """Up to ``per_class`` random beats of every class drawn over each other, one panel per class;
+    each panel's title says how many are drawn of how many ("N (60 of 5,763 beats)")."""
     import matplotlib.pyplot as plt
     rng = np.random.default_rng(seed)
     if axes is None:
@@ -103,6 +115,8 @@ def class_overlays(X: np.ndarray, y: np.ndarray, classes=CLASSES, per_class: int
     for k, ax in enumerate(np.atleast_1d(axes)):
         members = np.flatnonzero(np.asarray(y) == k)
         chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
+        drawn = (f"{len(chosen):,} of {count(len(members), 'beat')}" if len(chosen) < len(members)
+                 else count(len(members), "beat"))
         beats(X[np.sort(chosen)], ax=ax, color=CLASS_COLORS[k % 5], alpha=0.15, fs=fs,
-              title=f"{classes[k]} ({len(members):,} beats)")
+              title=f"{classes[k]} ({drawn})")
     return axes

@@ -11,7 +11,8 @@ Kachuee, Fazeli & Sarrafzadeh (2018) turn a continuous ECG into beats in seven s
 7. all of the above for a whole signal                             -> :func:`beats_from_signal`
 
 and label each beat with its AAMI class (:func:`aami_class`). Signals are numpy arrays sampled at
-``fs`` Hz (125 Hz in the course); indices are in samples (int64). No function modifies its inputs.
+``fs`` Hz (125 Hz in this lesson, as in the paper); indices are in samples (int64). No function
+modifies its inputs.
 """
 
 from __future__ import annotations
@@ -109,12 +110,15 @@ def local_maxima(x: np.ndarray) -> np.ndarray:
 
     APPROACH:
     1. Compare each inner sample with its left neighbour (strictly greater) and with its right
-       neighbour (greater or equal: on a flat top, the first sample of the plateau counts).
+       neighbour (greater or equal: the first sample of a flat stretch counts, on a flat top and
+       also on a step on the way up).
     2. Both conditions true -> a maximum. Shift the indices by one, because the comparisons
        start at ``x[1]``.
 
     EXAMPLE:
-    >>> local_maxima(np.array([0.0, 2.0, 1.0, 3.0, 3.0, 0.0]))
+    >>> local_maxima(np.array([0.0, 2.0, 1.0, 3.0, 3.0, 0.0]))    # 3.0, 3.0: a flat top
+    array([1, 3])
+    >>> local_maxima(np.array([0.0, 1.0, 1.0, 2.0, 0.0]))         # 1.0, 1.0: a step on the way up
     array([1, 3])
 
     HINT: ``x[1:-1] > x[:-2]`` compares every inner sample with its left neighbour at once.
@@ -187,8 +191,10 @@ def nominal_period(r_peaks: np.ndarray) -> float:
     EXAMPLE:
     >>> nominal_period(np.array([10, 110, 190, 300]))    # intervals 100, 80, 110
     100.0
-    >>> nominal_period(np.array([0, 100, 201]))          # intervals 100, 101: their mean
+    >>> nominal_period(np.array([0, 100, 201]))          # intervals 100, 101
     100.5
+
+    With an even number of intervals, the median is halfway between the middle two.
 
     HINT: The median is robust: one missed or extra beat hardly moves it, unlike the mean.
 

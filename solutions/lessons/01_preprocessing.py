@@ -17,7 +17,8 @@
 # P wave, a sharp QRS complex and a T wave. A 1-D convolutional network wants something else: many
 # short, equally long, comparable inputs. This lesson turns one into the other, following the
 # scheme of Kachuee, Fazeli & Sarrafzadeh (2018), the paper behind the widely used Kaggle
-# "heartbeat" datasets (125 Hz, 187 samples a beat):
+# "heartbeat" datasets (187 samples a beat, said to be at 125 Hz; the end of the lesson shows what
+# the Kaggle MIT-BIH beats really are):
 #
 # 1. split the signal into 10-second windows — `to_windows` (exercise 1.1)
 # 2. min–max normalise each window to [0, 1] — `normalize` (1.2)
@@ -42,10 +43,12 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from ecglab import data, plots
+from ecglab.plots import count   # count(1, "beat") is "1 beat", count(2, "beat") "2 beats"
 from autograder.notebook import exercises
 
 pp = exercises("preprocess")   # your functions from ecglab/preprocess.py (see the set-up cell)
-FS = 125                       # Hz: every dataset of the course is at 125 Hz
+FS = 125   # Hz: lesson 1's functions and the paper's scheme work at 125 Hz (the Kaggle-exact
+           # MIT-BIH beats of the last two sections are at 120 Hz: the lesson shows why)
 
 
 def synthetic_label(thing) -> str:
@@ -67,6 +70,7 @@ def synthetic_label(thing) -> str:
 # %%
 record = data.load_record("100")
 SYN = synthetic_label(record)   # goes after every number measured on this record
+ANNOTATORS = "the generator" if record.source == "synthetic" else "the cardiologists"
 print(f"record {record.name}{SYN}: {record.seconds / 60:.1f} min, lead {record.lead}, "
       f"{record.fs:g} Hz, {len(record.r_peaks)} annotated beats")
 ax = plots.ecg(record.signal[: 10 * FS], FS, record.r_peaks[record.r_peaks < 10 * FS],
@@ -89,7 +93,7 @@ windows = pp.to_windows(record.signal, FS)
 print(f"signal: {record.signal.shape} -> windows: {windows.shape}{SYN}")
 fig, axes = plt.subplots(3, 1, figsize=(12, 5), sharex=True)
 for i, ax in enumerate(axes):
-    plots.ecg(windows[i], FS, ax=ax, title=f"window {i}", start=0)
+    plots.ecg(windows[i], FS, ax=ax, title=f"window {i}{SYN}", start=0)
 plt.tight_layout()
 plt.show()
 
@@ -108,8 +112,8 @@ check("1.2")
 window = windows[0]
 x = pp.normalize(window)
 fig, (a, b) = plt.subplots(1, 2, figsize=(12, 2.8))
-plots.ecg(window, FS, ax=a, title="raw window (mV)")
-plots.ecg(x, FS, ax=b, title="normalised window", ylabel="")
+plots.ecg(window, FS, ax=a, title=f"window 0 in mV{SYN}")
+plots.ecg(x, FS, ax=b, title=f"window 0, normalised{SYN}", ylabel="")
 plt.tight_layout()
 plt.show()
 print(f"min {x.min():.2f}, max {x.max():.2f}; all windows at once: {pp.normalize(windows).shape}{SYN}")
@@ -117,9 +121,13 @@ print(f"min {x.min():.2f}, max {x.max():.2f}; all windows at once: {pp.normalize
 # %% [markdown]
 # ## Exercise 1.3 — `local_maxima`: where the derivative crosses zero
 #
-# A local maximum is where the signal stops rising and starts falling: the first difference
-# `x[i] - x[i-1]` is positive and `x[i+1] - x[i]` is not. On a flat top the first sample counts.
-# The end samples never do (one of their neighbours is missing).
+# A local maximum, by the rule of this course, is a sample higher than the one before it and at
+# least as high as the one after it: `x[i] > x[i-1]` and `x[i] >= x[i+1]`, that is, the first
+# difference `x[i] - x[i-1]` is positive and the next one, `x[i+1] - x[i]`, is not. So the first
+# sample of a flat stretch counts, whatever follows it: on a flat top, but also on a step on the
+# way up — `local_maxima([0, 1, 1, 2, 0])` is `[1, 3]`, and index 1 is no top. (Such steps are
+# rare in a noisy ECG, and below 0.9 the next exercise drops them anyway.) The end samples never
+# count: one of their neighbours is missing.
 
 # %%
 check("1.3")
@@ -129,7 +137,8 @@ maxima = pp.local_maxima(x)
 plots.ecg(x, FS, maxima, title=f"every local maximum{SYN}", peak_label="local maxima", ylabel="",
           mec="tab:orange", ms=5)
 plt.show()
-print(f"{len(maxima)} local maxima in 10 s{SYN}: most of them are noise, P and T waves, not beats")
+print(f"{count(len(maxima), 'local maximum', 'local maxima')} in 10 s{SYN}: most of them are "
+      "noise, P and T waves, not beats")
 
 # %% [markdown]
 # ## Exercise 1.4 — `find_r_peaks`: the maxima above 0.9
@@ -158,7 +167,7 @@ ax.plot(annotated / FS, x[annotated], "x", color="tab:green", ms=9, label=f"anno
 ax.axhline(0.9, color="tab:red", lw=0.8, ls=":")
 plots.legend_above(ax)   # above the strip: inside, it would hide the last R peaks
 plt.show()
-print(f"the detector found {len(peaks)} R peaks in window 0, the cardiologists annotated "
+print(f"the detector found {count(len(peaks), 'R peak')} in window 0, {ANNOTATORS} annotated "
       f"{len(annotated)}{SYN}")
 
 # %% [markdown]
@@ -193,7 +202,8 @@ check("1.6")
 # %%
 beats = pp.extract_beats(x, peaks, period)
 print(f"beats: {beats.shape}{SYN}")
-ax = plots.beats(beats, title=f"{len(beats)} beats of window 0, drawn over each other{SYN}", alpha=0.6)
+ax = plots.beats(beats, title=f"{count(len(beats), 'beat')} of window 0, drawn over each other{SYN}",
+                 alpha=0.6)
 ax.axvline(round(1.2 * period) / FS, color="tab:red", ls=":", lw=1)
 plt.show()
 
@@ -213,9 +223,11 @@ check("1.7")
 
 # %%
 all_beats = pp.beats_from_signal(record.signal, FS)
-print(f"the detector cut {len(all_beats):,} beats from record {record.name}; "
-      f"the cardiologists annotated {len(record.r_peaks):,}{SYN}")
-plots.beats(all_beats, title=f"record {record.name}{SYN}: {len(all_beats):,} beats (200 drawn)", alpha=0.1)
+print(f"the detector cut {count(len(all_beats), 'beat')} from record {record.name}; "
+      f"{ANNOTATORS} annotated {len(record.r_peaks):,}{SYN}")
+drawn = min(len(all_beats), 200)   # plots.beats draws the first 200 at most
+plots.beats(all_beats, title=f"record {record.name}{SYN}: {count(len(all_beats), 'beat')}"
+            + (f" ({drawn} drawn)" if drawn < len(all_beats) else ""), alpha=0.1, max_beats=200)
 plt.show()
 
 # %% [markdown]
@@ -245,11 +257,12 @@ print(f"record {record.name}{SYN}:", ", ".join(f"{c} {n}" for c, n in zip(data.C
 # %% [markdown]
 # ## Your beats against ecglab's
 #
-# A test of your whole chain on a real record: cut record 208's beats with **your** `to_windows`,
-# `normalize`, `nominal_period` and `extract_beats`, at the cardiologists' annotated R peaks
-# (every beat needs a label, and the 0.9 detector misses many: on the 48 records it finds about 68
-# thousand of the 109 thousand beats). `ecglab.data.cut_beats` is a ready-made, vectorised version
-# of the same scheme: the two should agree to float precision.
+# A test of your whole chain on another record: cut record 208's beats with **your** `to_windows`,
+# `normalize`, `nominal_period` and `extract_beats`, at its annotated R peaks (every beat needs a
+# label, and the 0.9 detector misses many: on the 48 real records it finds about 68 thousand of
+# the 109 thousand beats the cardiologists annotated). `ecglab.data.cut_beats` is a ready-made,
+# vectorised version of the same scheme: the two should agree to float precision, and the cell
+# says whether they do and, if not, where to look.
 
 # %%
 rec = data.load_record("208")
@@ -261,8 +274,24 @@ for w, win in enumerate(pp.to_windows(rec.signal, FS)):
 yours = np.concatenate(yours)
 ecglabs, _ = data.cut_beats(rec.signal, rec.r_peaks)
 print(f"record {rec.name}{synthetic_label(rec)}: yours {yours.shape}, ecglab's {ecglabs.shape}")
-if yours.shape == ecglabs.shape:
-    print(f"largest difference: {np.abs(yours - ecglabs).max():.2e}")
+if yours.shape != ecglabs.shape:
+    print(f"✗ they differ: yours are {count(len(yours), 'beat')} of {yours.shape[-1]} samples, ecglab's "
+          f"{count(len(ecglabs), 'beat')} of {ecglabs.shape[-1]} samples. Another number of beats points to "
+          "to_windows (1.1: whole windows of round(10 * fs) samples), another beat length to "
+          "extract_beats (1.6: `length` samples): the first of their check cells with a ✗ is where "
+          "to look.")
+else:
+    diff = np.abs(yours - ecglabs)
+    largest = diff.max(initial=0.0)
+    if largest <= 1e-6:   # ecglab's beats are float32: about 1e-7 apart from float64 ones
+        print(f"✓ the same to float precision (largest difference {largest:.1e})")
+    else:
+        beat, sample = np.argwhere(diff > 1e-6)[0]
+        n_bad = int(np.sum((diff > 1e-6).any(axis=1)))
+        print(f"✗ they differ, by up to {largest:.2g}, in {n_bad:,} of {count(len(yours), 'beat')}; first "
+              f"in beat {beat} at sample {sample}: yours {yours[beat, sample]:.4f}, ecglab's "
+              f"{ecglabs[beat, sample]:.4f}. Look at normalize (1.2), nominal_period (1.5) and "
+              "extract_beats (1.6): the first of their check cells with a ✗ is where to start.")
 
 # %% [markdown]
 # ## A surprise in the Kaggle dataset
@@ -314,7 +343,8 @@ ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")   # be
 plt.tight_layout()
 plt.show()
 print(f"in the first window, the two recipes' beats end more than 0.1 s apart for "
-      f"{int(np.sum(np.abs(ends[:, 0] - ends[:, 1]) > 0.1))} of {n_first} beats{synthetic_label(raw)}")
+      f"{int(np.sum(np.abs(ends[:, 0] - ends[:, 1]) > 0.1))} of {count(n_first, 'beat')}"
+      f"{synthetic_label(raw)}")
 if raw.source == "synthetic":
     print("These are generated beats: the generator makes premature beats and pauses, so the\n"
           "difference shows, but how often and how much the recipes disagree on patients only the\n"
@@ -327,10 +357,14 @@ if raw.source == "synthetic":
 # Beats of five records chosen for their rhythms: one example of each class (as in the original
 # project), then many beats of each class drawn over each other. Look at how the classes differ:
 # the wide, tall ventricular beats, the early supraventricular ones, the paced beats.
+# `data.load_mitbih` cuts them the Kaggle way (`scheme="kaggle"`, its default), so these beats are
+# at 120 Hz, not 125: `sample.fs` says so, and the plots take it to get their time axes right.
 
 # %%
 sample = data.load_mitbih(records=["100", "119", "208", "232", "107"])
 print(data.describe(sample))
+print(f"beats of {sample.X.shape[1]} samples at {sample.fs:g} Hz ({sample.meta.get('scheme', 'kaggle')} "
+      f"scheme): {sample.X.shape[1] / sample.fs:.2f} s each{synthetic_label(sample)}")
 plots.class_examples(sample.X, sample.y, fs=sample.fs)
 plt.suptitle(f"one beat of each class{synthetic_label(sample)}")
 plt.tight_layout()

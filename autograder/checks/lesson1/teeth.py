@@ -206,11 +206,25 @@ def normalize(x):
     span = x.max() - x.min()
     return (x - x.min()) / span if span > 0 else np.zeros_like(x)
 '''),
+        ("computes in int16, where x - min overflows", '''
+def normalize(x):
+    x = np.asarray(x)
+    lo = x.min(axis=-1, keepdims=True)
+    span = x.max(axis=-1, keepdims=True) - lo
+    return np.divide(x - lo, span, out=np.zeros(x.shape), where=span > 0)
+'''),
         ("divides by zero on a constant row", '''
 def normalize(x):
     x = np.asarray(x, dtype=float)
     lo = x.min(axis=-1, keepdims=True)
     return (x - lo) / (x.max(axis=-1, keepdims=True) - lo)
+'''),
+        ("where= without out=: the skipped places hold whatever was in memory", '''
+def normalize(x):
+    x = np.asarray(x, dtype=float)
+    lo = x.min(axis=-1, keepdims=True)
+    span = x.max(axis=-1, keepdims=True) - lo
+    return np.divide(x - lo, span, where=span > 0)
 '''),
     ],
     "1.3": [
@@ -224,6 +238,11 @@ def local_maxima(x):
     x = np.asarray(x)
     return np.flatnonzero((x[1:-1] >= x[:-2]) & (x[1:-1] > x[2:])) + 1
 '''),
+        ("off by one: the positions in x[1:-1], not in x", '''
+def local_maxima(x):
+    x = np.asarray(x)
+    return np.flatnonzero((x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])).astype(np.int64)
+'''),
         ("int32 indices (what np.intp is on Windows with NumPy < 2)", '''
 def local_maxima(x):
     found = [i for i in range(1, len(x) - 1) if x[i] > x[i - 1] and x[i] >= x[i + 1]]
@@ -235,6 +254,12 @@ def local_maxima(x):
 def find_r_peaks(window, threshold=0.9):
     peaks = local_maxima(window)
     return peaks[np.asarray(window)[peaks] >= threshold]
+'''),
+        ("ignores the threshold argument (always 0.9)", '''
+def find_r_peaks(window, threshold=0.9):
+    x = normalize(window)
+    peaks = local_maxima(x)
+    return peaks[x[peaks] >= 0.9]
 '''),
         ("> instead of >=", '''
 def find_r_peaks(window, threshold=0.9):
