@@ -268,17 +268,6 @@ def write_package(dest: Path, solved_lessons=frozenset(), course: Course | None 
     return write_tree(render_package(solved_lessons, course, solved_exercises=solved_exercises), dest)
 
 
-def lesson_sources(course: Course | None = None) -> dict[int, Path]:
-    """Lesson number -> its jupytext source in ``solutions/lessons``, for the lessons that have one."""
-    course = course or load_course()
-    found = {}
-    for lesson in course.lessons:
-        path = SOLUTIONS / "lessons" / f"{lesson.notebook}.py"
-        if path.is_file():
-            found[lesson.number] = path
-    return found
-
-
 def fresh_files(repo: Path = REPO, notebooks: bool = True, course: Course | None = None) -> dict[Path, str]:
     """``{path in repo: text}`` of every generated file, as a fresh generation makes it."""
     import tempfile

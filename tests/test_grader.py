@@ -229,3 +229,29 @@ def test_pytest_plugin(tmp_path):
     via_pytest = {e["id"]: e["points"] for e in json.loads(out.read_text())["exercises"]}
     via_grade = {e.id: e.points for e in grade(impl, lesson=1).exercises}
     assert via_pytest == via_grade
+
+
+def test_checks_and_course_yml_agree_exactly(monkeypatch):
+    """Every exercise has its check and every check its exercise; a check removed from its lesson's
+    module, or one without an exercise, is an error that names it (at generation and here)."""
+    from autograder import grader
+    from autograder.checks import CheckError, validate
+    validate(COURSE)
+    registry = dict(grader.CHECKS)
+    monkeypatch.setattr(grader, "CHECKS", {k: v for k, v in registry.items() if k != "1.3"})
+    monkeypatch.setattr("autograder.checks.load_all", lambda: grader.CHECKS)
+    with pytest.raises(CheckError, match=r"exercise 1\.3 of course.yml has no check"):
+        validate(COURSE)
+    monkeypatch.setattr(grader, "CHECKS", {**registry, "1.9": registry["1.1"]})
+    with pytest.raises(CheckError, match=r"check 1\.9 is of no exercise"):
+        validate(COURSE)
+
+
+def test_a_lesson_without_exercises_is_an_error(tmp_path):
+    import yaml
+    manifest = yaml.safe_load((REPO / "course.yml").read_text())
+    manifest["lessons"].append({"number": 2, "id": "lesson2", "title": "t", "notebook": "02_x",
+                                "module": "models", "exercises": []})
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(manifest))
+    with pytest.raises(ValueError, match="lesson 2 has no exercises"):
+        load_course(tmp_path / "course.yml")
