@@ -17,6 +17,11 @@ SOLUTIONS = REPO / "solutions"
 MANIFEST = REPO / "course.yml"
 
 
+def module_file(module: str) -> str:
+    """The file of an ``ecglab`` module, relative to the package: ``"data.beats"`` -> ``"data/beats.py"``."""
+    return module.replace(".", "/") + ".py"
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One graded exercise: a function or class that students write.

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import REPO, SOLUTIONS, Course, load_course
+from .course import REPO, SOLUTIONS, Course, load_course, module_file
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -195,7 +195,7 @@ def exercise_modules(course: Course | None = None) -> dict[str, Path]:
     """
     course = course or load_course()
     source = SOLUTIONS / PACKAGE
-    modules = {lesson.module: source / f"{lesson.module.replace('.', '/')}.py" for lesson in course.lessons}
+    modules = {lesson.module: source / module_file(lesson.module) for lesson in course.lessons}
     for module, path in modules.items():
         if not path.is_file():
             raise GenerateError(f"{path}: missing; course.yml names {module!r} as an exercise module")
@@ -220,7 +220,7 @@ def render_module(module: str, course: Course | None = None, solved=frozenset())
 def ready_made_files(package: Path = REPO / PACKAGE, course: Course | None = None) -> list[Path]:
     """The hand-written files of ``ecglab/``: everything but the generated exercise modules."""
     course = course or load_course()
-    generated = {package / f"{m.replace('.', '/')}.py" for m in exercise_modules(course)}
+    generated = {package / module_file(m) for m in exercise_modules(course)}
     return sorted(p for p in package.rglob("*") if p.is_file() and p not in generated
                   and "__pycache__" not in p.parts and p.suffix not in (".pyc", BACKUP_SUFFIX))
 
@@ -237,7 +237,7 @@ def render_package(solved_lessons=frozenset(), course: Course | None = None,
     package = REPO / PACKAGE
     files = {str(p.relative_to(package)): p.read_text() for p in ready_made_files(package, course)}
     for module in exercise_modules(course):
-        files[f"{module.replace('.', '/')}.py"] = render_module(module, course, solved)
+        files[module_file(module)] = render_module(module, course, solved)
     return files
 
 
@@ -275,7 +275,7 @@ def fresh_files(repo: Path = REPO, notebooks: bool = True, course: Course | None
     course = course or load_course()
     from .checks import validate
     validate(course)
-    files = {repo / PACKAGE / f"{m.replace('.', '/')}.py": render_module(m, course)
+    files = {repo / PACKAGE / module_file(m): render_module(m, course)
              for m in exercise_modules(course)}
     if notebooks:
         from .nbgrader_course import release_notebooks

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .course import SOLUTIONS, Exercise, load_course
+from .course import SOLUTIONS, Exercise, load_course, module_file
 from .generate import render_package, write_tree
 
 COMPARE_SWAPS = {
@@ -138,7 +138,7 @@ def _options(node: ast.AST) -> list[tuple[str, callable]]:
 
 def mutants(exercise: Exercise) -> list[Mutant]:
     """Every mutant of an exercise's reference code (the module's whole source, mutated once)."""
-    path = SOLUTIONS / "ecglab" / (exercise.module.replace(".", "/") + ".py")
+    path = SOLUTIONS / "ecglab" / module_file(exercise.module)
     source = path.read_text()
     region = _region_lines(source)
     tree = ast.parse(source)
@@ -189,7 +189,7 @@ def run_mutants(exercise: Exercise, data_dir=None, limit: int | None = None,
     from .grader import grade_exercise
 
     course = replace(load_course(), timeout_seconds=timeout)
-    rel = exercise.module.replace(".", "/") + ".py"
+    rel = module_file(exercise.module)
     base = render_package(solved_lessons=frozenset(l.number for l in course.lessons), course=course)
     results = mutants(exercise)[:limit]
     with tempfile.TemporaryDirectory(prefix="ecglab-mutant-") as tmp:

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .course import SOLUTIONS, Course, Lesson, load_course
+from .course import SOLUTIONS, Course, Lesson, load_course, module_file
 from .generate import GenerateError, write_package
 
 CHECK_CALL = re.compile(r"""^\s*check\(\s*["'](\d+\.\d+)["']\s*\)\s*$""", re.MULTILINE)
@@ -160,7 +160,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 
 def student_files(lesson: Lesson) -> list[str]:
     """The files of a lesson that students write (relative to the lesson folder)."""
-    return sorted({f"ecglab/{e.module.replace('.', '/')}.py" for e in lesson.exercises})
+    return sorted({f"ecglab/{module_file(e.module)}" for e in lesson.exercises})
 
 
 def build_course(dest: str | os.PathLike, course: Course | None = None,

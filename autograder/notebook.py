@@ -225,10 +225,10 @@ def _drive_folder(mount: bool) -> Path:
 
 
 def _exercise_files() -> list[Path]:
-    from .course import load_course
+    from .course import load_course, module_file
     package = package_dir()
-    return [package / f"{lesson.module.replace('.', '/')}.py" for lesson in load_course().lessons
-            if (package / f"{lesson.module.replace('.', '/')}.py").is_file()]
+    files = [package / module_file(lesson.module) for lesson in load_course().lessons]
+    return [path for path in files if path.is_file()]
 
 
 def save_work(folder: str | os.PathLike | None = None, quiet: bool = False) -> list[Path]:

@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course, load_course
+from .course import Course, load_course, module_file
 from .generate import render_package, write_tree
 
 #: Plausible mistakes, as text replacements in the reference source: exercise -> (old, new).
@@ -80,13 +80,13 @@ def render_student_package(student: Student, course: Course | None = None) -> di
         files = _replace(files, course.exercise(exercise_id), old, new)
     if student.syntax_error:
         module = next(e for e in course.exercises if e.id in student.solved).module
-        rel = module.replace(".", "/") + ".py"
+        rel = module_file(module)
         files[rel] = files[rel].replace("def ", "def def ", 1)
     return files
 
 
 def _replace(files: dict, exercise, old: str, new: str) -> dict:
-    rel = exercise.module.replace(".", "/") + ".py"
+    rel = module_file(exercise.module)
     if files[rel].count(old) != 1:
         raise ValueError(f"simulated student: {old!r} is not in the reference {exercise.function} "
                          f"exactly once; update autograder/submissions.py")

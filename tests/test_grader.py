@@ -255,3 +255,20 @@ def test_a_lesson_without_exercises_is_an_error(tmp_path):
     (tmp_path / "course.yml").write_text(yaml.safe_dump(manifest))
     with pytest.raises(ValueError, match="lesson 2 has no exercises"):
         load_course(tmp_path / "course.yml")
+
+
+def test_the_note_names_the_reference_helpers_and_where_the_students_own_differ(tmp_path):
+    """Strict comparisons in local_maxima (plateaus never count): 1.7 still gets full marks with
+    the reference helpers, and its note points from the changed case to find_r_peaks and on to
+    the exercises it calls."""
+    strict = WRONG["1.3"][0][1]
+    result = grade_exercise(COURSE.exercise("1.7"), make_impl(tmp_path, strict))
+    assert result.full_marks
+    assert result.note.startswith("Graded with the reference to_windows (1.1), normalize (1.2), "
+                                  "find_r_peaks (1.4)")
+    assert "other results" in result.note
+    assert "Your find_r_peaks (1.4) gives other results than the reference" in result.note
+    assert "local_maxima" in result.note.splitlines()[-1]
+    clean = grade_exercise(COURSE.exercise("1.7"), make_impl(tmp_path / "clean"))
+    assert clean.note.count("\n") == 0        # graded with stand-ins, nothing differs
+    assert grade_exercise(COURSE.exercise("1.8"), make_impl(tmp_path / "clean")).note == ""
