@@ -27,6 +27,9 @@ class Call:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     about: str = ""
+    #: the name of a function of :mod:`autograder.probes` that runs the object under test
+    #: (``probe(obj, *args, **kwargs)``) and reduces what it does to data; None: call it directly
+    probe: str | None = None
 
     def on(self, about: str) -> "Call":
         """This call, labelled with where its input comes from."""
@@ -36,6 +39,12 @@ class Call:
 
 def call(*args, **kwargs) -> Call:
     return Call(args, kwargs)
+
+
+def probe(name: str, *args, **kwargs) -> Call:
+    """A call through the probe ``name``: ``probes.name(student_object, *args, **kwargs)`` in the
+    worker, ``probes.name(reference_object, *args, **kwargs)`` in the grader."""
+    return Call(args, kwargs, probe=name)
 
 
 @dataclass(frozen=True)
@@ -265,3 +274,113 @@ def check_raised(actual_error: dict | None, expected: Raised) -> str | None:
     if expected.type not in actual_error.get("mro", [actual_error["type"]]):
         return f"raised {actual_error['type']}; expected {expected.type}"
     return None
+
+
+# --- comparisons of probe results (models) -----------------------------------------------------------
+
+def _layer_text(layer) -> str:
+    kind, params = layer
+    return f"{kind}(" + ", ".join(f"{n} {'×'.join(str(d) for d in shape) or 'scalar'}"
+                                  for n, shape in params) + ")"
+
+
+def same_layers() -> Comparison:
+    """The layers with parameters, in forward order: same types and parameter shapes (the names
+    of attributes do not matter; :func:`autograder.probes.layer_shapes` makes the lists)."""
+
+    def shapes(layer):
+        return [layer[0], [list(s) for _, s in layer[1]]]
+
+    def compare(actual, expected):
+        if not isinstance(actual, list):
+            return f"returned {show(actual)}"
+        for k, (a, e) in enumerate(zip(actual, expected), start=1):
+            if shapes(a) != shapes(e):
+                return (f"layer {k} with parameters (in the order forward uses them) is "
+                        f"{_layer_text(a)}, expected {_layer_text(e)}")
+        if len(actual) != len(expected):
+            more = ("then yours has " + ", ".join(_layer_text(a) for a in actual[len(expected):][:3])
+                    if len(actual) > len(expected) else
+                    "then yours ends; expected next " + _layer_text(expected[len(actual)]))
+            return (f"{_plural(len(actual), 'layer')} with parameters, expected {len(expected)}: "
+                    f"the first {min(len(actual), len(expected))} match, {more}")
+        return None
+
+    return compare
+
+
+def same_shapes() -> Comparison:
+    """Output shapes and dtypes (:func:`autograder.probes.output_shapes`), one per input shape."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"returned {show(actual)}"
+        for (a_shape, a_dtype), (e_shape, e_dtype) in zip(actual, expected):
+            if list(a_shape) != list(e_shape):
+                return f"output of shape {tuple(a_shape)}, expected {tuple(e_shape)}"
+            if a_dtype != e_dtype:
+                return f"output of dtype {a_dtype}, expected {e_dtype}"
+        return None
+
+    return compare
+
+
+def same_forward(atol: float = 1e-5, what: str = "output") -> Comparison:
+    """A model's output with the grader's weights (:func:`autograder.probes.forward_with` or
+    ``through_parts``): loaded without problem, input left alone, values within ``atol``; where
+    blocks were forced to the reference's output, each block's input must be the reference's."""
+    values = arrays_close(atol=atol, rtol=1e-4)
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        if actual.get("problem"):
+            return f"cannot load the reference's weights: {str(actual['problem'])[:300]}"
+        if actual.get("input_changed"):
+            return ("changed its input tensor in place (an in-place operation such as x += y or "
+                    "relu_ on x?); expected the input to stay as it was")
+        mine, theirs = actual.get("forced_inputs") or [], expected.get("forced_inputs") or []
+        for k, (a, e) in enumerate(zip(mine, theirs), start=1):
+            problem = values(a, e)
+            if problem:
+                return (f"the input of residual block {k} is not what it should be: {problem} "
+                        f"(everything before block {k} is the place to look)")
+        if actual.get("output") is None:
+            return "no output"
+        problem = values(actual["output"], expected["output"])
+        return f"{what}: {problem}" if problem else None
+
+    return compare
+
+
+def reaches_all_parameters() -> Comparison:
+    """A backward pass reaches every parameter and the input (:func:`autograder.probes.gradients`)."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        missing = [m for m in actual.get("without_gradient", []) if isinstance(m, str)]
+        if missing and not expected["without_gradient"]:
+            return (f"no gradient reaches {_few(missing, 3)} (expected every parameter to get "
+                    f"one): is that layer used in forward, or its output detached or replaced?")
+        if expected["input_gradient"] and not actual.get("input_gradient"):
+            return ("no gradient reaches the input (expected one): is the output computed from it, "
+                    "without .detach() or numpy in between?")
+        return None
+
+    return compare
+
+
+def value_leaving_model(compare_value: Comparison) -> Comparison:
+    """For :func:`autograder.probes.call_on_model`: the model is not changed, and the value
+    passes ``compare_value``."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        if actual.get("model_changed"):
+            return ("changed the model (its weights, requires_grad or train/eval mode); expected it "
+                    "to only look at the model")
+        return compare_value(actual.get("value"), expected["value"])
+
+    return compare

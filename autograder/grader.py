@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import inspect
 import os
+import re
+import time
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,8 +28,9 @@ import numpy as np
 
 from .cases import Case, Raised, check_raised, show
 from .course import REPO, Course, Exercise, load_course
-from .reference import reference_object
-from .sandbox import WorkerOutcome, run_exercise
+from . import probes
+from .reference import reference_module, reference_object
+from .sandbox import ReferenceServer, WorkerOutcome, run_exercise
 
 CHECKS: dict[str, Callable[["Context"], list[Case]]] = {}
 
@@ -148,11 +151,33 @@ def exercise_summary(result: ExerciseResult) -> str:
 
 # --- running the reference -----------------------------------------------------------------------
 
-def _run_reference(function: Callable, args: tuple, kwargs: dict) -> Any:
+def _run_reference(function: Callable, args: tuple, kwargs: dict, probe: str | None = None) -> Any:
+    args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
     try:
-        return function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        if probe:
+            return getattr(probes, probe)(function, *args, **kwargs)
+        return function(*args, **kwargs)
     except Exception as exc:
         return Raised(type(exc).__name__, str(exc))
+
+
+def _preload(exercise: Exercise) -> tuple:
+    """The libraries the worker loads before its guard: torch where the exercise module uses it."""
+    module = reference_module(exercise.module)
+    uses_torch = any(getattr(v, "__name__", "").split(".")[0] == "torch"
+                     for v in vars(module).values() if inspect.ismodule(v))
+    return ("numpy", "torch") if uses_torch else ("numpy",)
+
+
+def stand_ins_of(exercise: Exercise, course: Course) -> list[str]:
+    """The other exercises of the module that the worker replaces by the reference: functions only
+    (a class cannot travel as data; an exercise built on one is graded with the student's own,
+    and its check says how it keeps a mistake there from costing twice)."""
+    if exercise.student_helpers:
+        return []
+    return [other.qualname for other in course.exercises
+            if other.module == exercise.module and other.id != exercise.id
+            and inspect.isfunction(reference_object(other.qualname))]
 
 
 def _serve_reference(target: str, args: list, kwargs: dict) -> Any:
@@ -191,7 +216,10 @@ STATUS_TEXT = {
     "crash": "crashed: {detail} (sys.exit, os._exit or a crash in compiled code?)",
     "import": "could not be imported: {detail}",
     "wrong-package": "graded the wrong package: {detail}",
+    "refused": "refused: {detail}; the exercise gets 0",
+    "protocol": "broke the grader's protocol: {detail}; the exercise gets 0",
 }
+PROBES_SOURCE = Path(probes.__file__).read_text()
 
 
 def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Course | None = None,
@@ -207,29 +235,51 @@ def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Cour
     _load_checks()
     course = course or load_course()
     ref_function = reference_object(exercise.qualname)
-    cases = CHECKS[exercise.id](Context(exercise, data_dir))
-    expected, calls = [], []
-    for case in cases:
-        for c in case.calls:
-            expected.append(_run_reference(ref_function, c.args, c.kwargs))
-            calls.append({"id": len(calls), "args": list(c.args), "kwargs": dict(c.kwargs)})
-    stand_ins = [] if exercise.student_helpers else [
-        other.qualname for other in course.exercises
-        if other.module == exercise.module and other.id != exercise.id
-    ]
+    cases, expected, calls = _prepared(exercise, data_dir)
+    stand_ins = stand_ins_of(exercise, course)
     request = {"module": exercise.module, "function": exercise.function,
-               "stand_ins": stand_ins, "calls": calls}
+               "stand_ins": stand_ins, "calls": calls,
+               "probes": PROBES_SOURCE if any(c["probe"] for c in calls) else None}
+    preload = _preload(exercise)
     outcome = run_exercise(impl_dir, request, _serve_reference, course.timeout_seconds,
-                           course.memory_mb)
+                           course.memory_mb, preload)
     result = ExerciseResult(exercise.id, exercise.lesson, exercise.function, 0.0, exercise.points,
                             "", seconds=round(outcome.seconds, 3))
     if outcome.status != "ok":
         return _failed_run(result, outcome, course)
-    result = _score(result, exercise, cases, expected, outcome, ref_function)
+    try:
+        result = _score(result, exercise, cases, expected, outcome, ref_function)
+    except Exception as exc:  # what came back broke a comparison: this exercise only
+        result.points, result.status, result.cases = 0.0, "protocol", []
+        result.message = (f"the grader could not score what your code returned "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); the exercise gets 0")
+        return result
     if compare_own_helpers and outcome.reference_calls and result.status != "not-implemented":
         result.note = _own_helpers_note(exercise, impl_dir, course, cases, expected, calls,
                                         stand_ins, outcome)
     return result
+
+
+_PREPARED: dict = {}
+
+
+def _prepared(exercise: Exercise, data_dir) -> tuple[list[Case], list, list[dict]]:
+    """An exercise's cases, the reference's results and the worker's calls, made once per grader
+    process (cases are seeded by the exercise id; a mutation run or a class reuses them)."""
+    key = (exercise.id, exercise.qualname, None if data_dir is None else str(data_dir))
+    if key not in _PREPARED:
+        ref_function = reference_object(exercise.qualname)
+        cases = CHECKS[exercise.id](Context(exercise, data_dir))
+        expected, calls = [], []
+        for case in cases:
+            for c in case.calls:
+                expected.append(_run_reference(ref_function, c.args, c.kwargs, c.probe))
+                calls.append({"id": len(calls), "args": list(c.args), "kwargs": dict(c.kwargs),
+                              "probe": c.probe})
+        _PREPARED[key] = (cases, expected, calls)
+    cases, expected, calls = _PREPARED[key]
+    # each grading gets its own copy of what it may touch (results are compared, never changed)
+    return cases, expected, copy.deepcopy(calls)
 
 
 def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[Case],
@@ -263,7 +313,8 @@ def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[
                                  for i, (h, a, k) in enumerate(helper_calls)]}
     # ungraded, so it gets a shorter limit: a hanging helper must not double the wait
     own = run_exercise(impl_dir, request, _serve_reference,
-                       min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb)
+                       min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb,
+                       _preload(exercise))
     if own.status != "ok":
         return head + f"\nWith your own versions the run did not finish ({own.status}): the " \
                       f"lesson's own cells will fail the same way until those exercises pass."
@@ -278,11 +329,19 @@ def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[
         if bad:
             differ.append(case.name)
     suspects = []
+    # the helpers' inputs came from the worker: the reference runs on them in a server of its
+    # own, time-bounded, as during grading
+    server = ReferenceServer(_serve_reference)
+    deadline = time.monotonic() + OWN_HELPERS_TIMEOUT
+    try:
+        wanted = [server.value(h.qualname, a, k, deadline) for h, a, k in helper_calls]
+    except Exception:
+        return head
+    finally:
+        server.close()
     for helper in helpers:
-        mine = [(i, a, k) for i, (h, a, k) in enumerate(helper_calls) if h is helper]
-        wrong = sum(_differs(own.results.get(len(calls) + i, {}),
-                             _run_reference(reference_object(helper.qualname), a, k))
-                    for i, a, k in mine)
+        mine = [i for i, (h, a, k) in enumerate(helper_calls) if h is helper]
+        wrong = sum(_differs(own.results.get(len(calls) + i, {}), wanted[i]) for i in mine)
         if wrong:
             inner = _exercises_called(helper, course)
             suspects.append(f"your {helper.function} ({helper.id}) gives other results than the "
@@ -369,9 +428,10 @@ def _score(result: ExerciseResult, exercise: Exercise, cases: list[Case], expect
             want = expected[index]
             index += 1
             error = reply.get("error")
-            if error and error["type"] == "NotImplementedError":
+            if error and error["type"] == "NotImplementedError" \
+                    and not _other_exercise(error.get("message", ""), exercise.id):
                 not_implemented += 1
-            problem = _judge(case, reply, want)
+            problem = _judge(case, reply, want, exercise.id)
             if problem and case_result.passed:
                 case_result.passed = False
                 case_result.message = _failure_text(case, c, problem, reply, want, exercise, ref_function)
@@ -398,7 +458,7 @@ def _score(result: ExerciseResult, exercise: Exercise, cases: list[Case], expect
     return result
 
 
-def _judge(case: Case, reply: dict, want: Any) -> str | None:
+def _judge(case: Case, reply: dict, want: Any, exercise_id: str | None = None) -> str | None:
     if not reply:
         return "no result came back"
     error = reply.get("error")
@@ -406,6 +466,9 @@ def _judge(case: Case, reply: dict, want: Any) -> str | None:
         return check_raised(error, want)
     if error:
         if error["type"] == "NotImplementedError":
+            other = _other_exercise(error.get("message", ""), exercise_id)
+            if other:
+                return f"needs exercise {other}, which is not written yet (it raises NotImplementedError)"
             return "not implemented yet (raises NotImplementedError)"
         where = f" at {error['where']}" if error.get("where") else ""
         code = f": `{error['line']}`" if error.get("line") else ""
@@ -413,22 +476,59 @@ def _judge(case: Case, reply: dict, want: Any) -> str | None:
     if reply.get("modified"):
         which = ", ".join(str(m) for m in reply["modified"])
         return f"changed its input in place (argument {which}); work on a copy"
-    return case.compare(reply.get("value"), want)
+    try:
+        return case.compare(reply.get("value"), want)
+    except Exception as exc:  # e.g. 10**400 where a float is expected
+        return f"returned a value the grader cannot compare ({type(exc).__name__}: {str(exc)[:120]})"
+
+
+_EXERCISE_IN_STUB = re.compile(r"^exercise (\d+\.\d+) ")
+
+
+def _other_exercise(message: str, this: str | None) -> str | None:
+    """The exercise id a stub's NotImplementedError names, where it is not ``this`` one."""
+    match = _EXERCISE_IN_STUB.match(message)
+    return match.group(1) if match and match.group(1) != this else None
 
 
 def _failure_text(case, c, problem, reply, want, exercise, ref_function) -> str:
     lines = [f"✗ {case.name}: {problem}"]
-    call_lines = _call_text(ref_function, exercise.function, c.args, c.kwargs)
-    lines.append("  call: " + call_lines[0])
-    lines += ["  " + line for line in call_lines[1:]]
+    if c.probe:
+        lines += ["  " + line for line in _probe_text(exercise.function, c)]
+    else:
+        call_lines = _call_text(ref_function, exercise.function, c.args, c.kwargs)
+        lines.append("  call: " + call_lines[0])
+        lines += ["  " + line for line in call_lines[1:]]
     if c.about:
         lines.append(f"  input: {c.about}")
-    lines.append(f"  expected: {show(want)}")
-    if "value" in reply and not reply.get("error"):
-        lines.append(f"  got:      {show(reply['value'])}")
+    if not c.probe:   # a probe's result is a record of data: its comparison says what differs
+        lines.append(f"  expected: {show(want)}")
+        if "value" in reply and not reply.get("error"):
+            lines.append(f"  got:      {show(reply['value'])}")
     if case.hint:
         lines.append(f"  hint: {case.hint}")
     return "\n".join(lines)
+
+
+def _probe_text(name: str, c) -> list[str]:
+    """What a probe call did, as the student reads it (the probe's first docstring line)."""
+    doc = (getattr(probes, c.probe).__doc__ or "").strip().splitlines()
+    args = c.args[0] if c.args and isinstance(c.args[0], tuple) else ()
+    built = c.kwargs.get("kwargs") or {}
+    shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in built.items()])
+    lines = [f"probe: {c.probe} — {doc[0] if doc else ''}"]
+    if c.probe == "call_on_model":
+        lines.append(f"call: {name}(model, " + ", ".join(
+            f"{k}={v!r}" for k, v in c.kwargs.items() if k not in ("frozen", "seed")) + ")")
+        lines.append("  model = nn.Sequential(" + ", ".join(
+            f"layer {a}" if kind == "same" else f"{kind}({', '.join(map(repr, a))})"
+            for kind, a in c.args[0]) + ")" + (f", layers {list(c.kwargs['frozen'])} frozen"
+                                                if c.kwargs.get("frozen") else ""))
+    else:
+        lines.append(f"model: {name}({shown}), built with torch.manual_seed(0)")
+        if isinstance(c.kwargs.get("x"), np.ndarray):
+            lines.append(f"input: x = {show(c.kwargs['x'])}")
+    return lines
 
 
 def grade(impl_dir: str | os.PathLike | None = None, lesson: int | None = None,

@@ -25,6 +25,10 @@ BUGS = {
     "1.5": ("np.median(np.diff(r_peaks))", "np.mean(np.diff(r_peaks))"),
     # truncation instead of rounding
     "1.6": ("span = int(round(factor * period))", "span = int(factor * period)"),
+    # the ReLU before the skip connection is added
+    "2.2": ("return self.pool(torch.relu(y + x))", "return self.pool(torch.relu(y) + x)"),
+    # trainable_only ignored
+    "2.5": (" if p.requires_grad or not trainable_only)", ")"),
 }
 #: Code that takes the grader down with it, if the grader let it: exercise -> (old, new).
 DISASTERS = {
@@ -33,7 +37,7 @@ DISASTERS = {
     "memory": ("1.2", "    x = np.asarray(x, dtype=np.float64)\n",
                "    x = np.asarray(x, dtype=np.float64)\n    waste = np.ones(10**11)\n"),
     "segfault": ("1.8", "    for index, symbols in",
-                 "    import ctypes\n    ctypes.string_at(0)\n    for index, symbols in"),
+                 "    import faulthandler\n    faulthandler._sigsegv()\n    for index, symbols in"),
 }
 
 

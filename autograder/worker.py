@@ -14,7 +14,18 @@ Protocol, over two pipes (frames = 4-byte big-endian length + payload):
   the student controls): ``hello``, one ``result`` per call, ``reference`` calls, ``done``.
 
 A reference call is how an exercise is graded with the reference versions of the other exercises
-it uses: those functions are replaced by stand-ins that ask the grader to run the reference.
+it uses: those functions are replaced by stand-ins that ask the grader to run the reference. The
+grader serves only the stand-ins its request named.
+
+A *probe* is how what is not data (a class, a model, a training step) is graded: a call may name
+a function of :mod:`autograder.probes` (sent as source text with the request), which runs here
+with the student's object and reduces its behaviour to data (shapes, counts, outputs, gradients).
+
+Before any student code runs, :func:`guard` installs an audit hook (it cannot be removed from
+Python) that lets this process read only the student's package, its own private folder and the
+Python installation, write only its private folder, and refuses subprocesses, network, ctypes and
+signals to other processes. That is the portable layer of isolation; an OS sandbox, where the
+platform has one, is the stronger one.
 """
 
 import base64
@@ -216,44 +227,198 @@ def make_stand_in(channel, target, real):
     return stand_in
 
 
-def unchanged(before, after):
+def snapshot(value, depth=0):
+    """A comparable copy of ``value``'s contents: arrays and tensors by their bytes, modules by
+    their state_dict, ``training`` flags and ``requires_grad``; None where it cannot tell."""
+    module = type(value).__module__ or ""
+    if depth > 8:
+        return None
+    if module == "numpy" and type(value).__name__ == "ndarray":
+        if value.dtype.kind not in SAFE_KINDS:
+            return ("nd-object", value.dtype.str, value.shape, copy.deepcopy(value))
+        return ("nd", value.dtype.str, value.shape, value.tobytes())
+    torch = sys.modules.get("torch")   # only where the lesson loaded it: never import it here
+    if torch is not None and module.startswith("torch"):
+        if isinstance(value, torch.Tensor):
+            data = value.detach().cpu().contiguous()
+            return ("tensor", str(value.dtype), tuple(value.shape), value.requires_grad,
+                    data.numpy().tobytes() if data.dtype != torch.bfloat16 else data.float().numpy().tobytes())
+    if torch is not None and isinstance(value, torch.nn.Module):
+        return ("module", [(k, snapshot(t, depth + 1)) for k, t in value.state_dict().items()],
+                [m.training for m in value.modules()],
+                [p.requires_grad for p in value.parameters()])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [snapshot(v, depth + 1) for v in value])
+    if isinstance(value, dict):
+        return ("dict", [(k, snapshot(v, depth + 1)) for k, v in value.items()])
     try:
-        import numpy as np
-        if isinstance(before, np.ndarray):
-            return (isinstance(after, np.ndarray) and before.shape == after.shape
-                    and before.dtype == after.dtype and np.array_equal(before, after, equal_nan=True))
-    except ImportError:
-        pass
-    try:
-        return bool(before == after)
+        return ("copy", copy.deepcopy(value))
     except Exception:
+        return None
+
+
+def unchanged(before, after):
+    """Whether ``after`` still holds what ``snapshot`` took as ``before``."""
+    if before is None:
         return True
+    now = snapshot(after)
+    if before[0] == "copy":
+        try:
+            return bool(now[1] == before[1])
+        except Exception:
+            return True
+    if before[0] == "nd-object":
+        try:
+            import numpy as np
+            return bool(np.array_equal(before[3], after))
+        except Exception:
+            return True
+    return now == before
+
+
+def load_probes(source):
+    """The probe functions (trusted code from the grader) as a module of their own."""
+    import types
+    probes = types.ModuleType("_grader_probes")
+    exec(compile(source, "<autograder probes>", "exec"), probes.__dict__)
+    return probes
 
 
 def run(channel, request):
     module = importlib.import_module("ecglab." + request["module"])
+    probes = load_probes(request["probes"]) if request.get("probes") else None
     for target in request["stand_ins"]:
         mod_name, name = target.rsplit(".", 1)
         helper_module = importlib.import_module("ecglab." + mod_name)
         setattr(helper_module, name, make_stand_in(channel, target, getattr(helper_module, name, None)))
     for call in request["calls"]:
-        # a call may name another function of the module (the grader's check of the helpers)
-        function = getattr(module, call.get("function") or request["function"])
-        args, kwargs = call["args"], call["kwargs"]
-        originals = copy.deepcopy((args, kwargs))
-        started = time.perf_counter()
         reply = {"op": "result", "id": call["id"]}
+        args, kwargs = call["args"], call["kwargs"]
+        originals = snapshot((args, kwargs))
+        started = time.perf_counter()
         try:
-            reply["value"] = function(*args, **kwargs)
+            # a call may name another function of the module (the grader's check of the helpers)
+            function = getattr(module, call.get("function") or request["function"])
+            if call.get("probe"):
+                reply["value"] = getattr(probes, call["probe"])(function, *args, **kwargs)
+            else:
+                reply["value"] = function(*args, **kwargs)
         except MemoryError:
             raise
         except Exception as exc:
             reply["error"] = error_info(exc)
         reply["seconds"] = time.perf_counter() - started
-        reply["modified"] = [
-            i for i, (a, b) in enumerate(zip(originals[0], args)) if not unchanged(a, b)
-        ] + [k for k in kwargs if not unchanged(originals[1][k], kwargs[k])]
+        try:
+            changed = snapshot((args, kwargs)) != originals
+        except Exception:
+            changed = False
+        if changed:
+            reply["modified"] = [
+                i for i, (a, b) in enumerate(zip(originals[1][0][1], args)) if not unchanged(a, b)
+            ] + [k for (k, b) in originals[1][1][1] if not unchanged(b, kwargs.get(k))]
+        else:
+            reply["modified"] = []
         channel.send(reply)
+
+
+# --- the guard -----------------------------------------------------------------------------------
+
+REFUSED_EVENTS = {
+    "subprocess.Popen": "start a program", "os.system": "start a program",
+    "os.exec": "start a program", "os.posix_spawn": "start a program",
+    "os.spawn": "start a program", "os.fork": "fork", "os.forkpty": "fork",
+    "pty.spawn": "start a program",
+    "socket.connect": "use the network", "socket.bind": "use the network",
+    "socket.sendto": "use the network", "socket.getaddrinfo": "use the network",
+    "urllib.Request": "use the network",
+    "ctypes.dlopen": "use ctypes", "ctypes.dlsym": "use ctypes", "ctypes.dlsym/handle": "use ctypes",
+    "ctypes.cdata": "use ctypes", "ctypes.cdata/buffer": "use ctypes",
+    "ctypes.string_at": "use ctypes", "ctypes.wstring_at": "use ctypes",
+    "ctypes.call_function": "use ctypes", "ctypes.PyObj_FromPtr": "use ctypes",
+    "ctypes.addressof": "use ctypes", "ctypes.get_errno": "use ctypes",
+    "os.kill": "signal a process", "os.killpg": "signal a process",
+    "signal.pthread_kill": "signal a process",
+}
+WRITE_EVENTS = {  # event -> which arguments are paths
+    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1),
+    "os.link": (0, 1), "os.symlink": (1,), "os.truncate": (0,), "os.chmod": (0,),
+    "os.chown": (0,), "os.utime": (0,), "os.chflags": (0,), "os.lchmod": (0,),
+    "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,),
+    "shutil.copytree": (1,), "os.mkfifo": (0,), "os.mknod": (0,),
+}
+READ_EVENTS = {"os.listdir": 0, "os.scandir": 0, "glob.glob": 0, "os.chdir": 0}
+REFUSED_IMPORTS = {"_posixsubprocess", "_ctypes"}
+_WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def guard(read, write, deny):
+    """Install the audit hook: read only under ``read``, write only under ``write``, never
+    under ``deny``; refuse programs, network, ctypes and signals (see REFUSED_EVENTS)."""
+    realpath, fspath, sep = os.path.realpath, os.fspath, os.sep
+    own = str(os.getpid())
+    read = tuple(realpath(p) for p in read)
+    write = tuple(realpath(p) for p in write)
+    deny = tuple(realpath(p) for p in deny)
+
+    def under(path, roots):
+        return any(path == r or path.startswith(r + sep) for r in roots)
+
+    def resolve(path):
+        if isinstance(path, int) or path is None:
+            return None
+        path = fspath(path)
+        if isinstance(path, bytes):
+            path = path.decode("utf-8", "surrogateescape")
+        return realpath(path)
+
+    def allowed(path, roots):
+        if under(path, deny):
+            return False
+        if path.startswith("/proc/"):
+            first = path.split("/")[2]
+            if first.isdigit() and first != own:
+                return False
+        return under(path, roots)
+
+    def refuse(what):
+        raise PermissionError(f"the grader does not let graded code {what}")
+
+    def hook(event, args):
+        if event == "open":
+            path = resolve(args[0])
+            if path is None:
+                return
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            writing = bool((flags or 0) & _WRITING) or (isinstance(mode, str) and any(
+                c in mode for c in "wax+"))
+            if not allowed(path, write if writing else read + write):
+                refuse(f"{'write' if writing else 'read'} {path}")
+        elif event in READ_EVENTS:
+            path = resolve(args[READ_EVENTS[event]] if args else ".")
+            if path is not None and not allowed(path, read + write):
+                refuse(f"look into {path}")
+        elif event in WRITE_EVENTS:
+            for i in WRITE_EVENTS[event]:
+                if i < len(args):
+                    path = resolve(args[i])
+                    if path is not None and not allowed(path, write):
+                        refuse(f"change {path}")
+        elif event in REFUSED_EVENTS:
+            if event in ("os.kill", "os.killpg") and args and args[0] in (0, os.getpid()):
+                return  # its own process (group) is fine
+            refuse(REFUSED_EVENTS[event])
+        elif event == "import" and args and args[0] in REFUSED_IMPORTS:
+            refuse(f"import {args[0]}")
+
+    # Starting a program goes through _posixsubprocess.fork_exec, which raises no audit event of
+    # its own: load it now and take the function away (a fresh import of it is refused above).
+    import subprocess  # noqa: F401  (loads _posixsubprocess)
+    posixsubprocess = sys.modules.get("_posixsubprocess")
+    if posixsubprocess is not None:
+        def fork_exec(*args, **kwargs):
+            refuse("start a program")
+        posixsubprocess.fork_exec = fork_exec
+    sys.addaudithook(hook)
 
 
 def main():
@@ -264,6 +429,11 @@ def main():
     sys.setrecursionlimit(5000)
     channel = Channel(settings["fd_in"], settings["fd_out"])
     try:
+        # the libraries the lesson needs, loaded before the guard (they use ctypes to load)
+        for name in settings.get("preload", []):
+            importlib.import_module(name)
+        if settings.get("guard"):
+            guard(**settings["guard"])
         import ecglab
         channel.send({"op": "hello", "file": os.path.realpath(ecglab.__file__),
                       "python": sys.version.split()[0]})

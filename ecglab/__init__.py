@@ -7,9 +7,11 @@ exercise modules lesson by lesson; everything else is ready-made:
 module             what it holds                                                lesson
 =================  ==========================================================  ==========
 ``preprocess``     the Kachuee beat-extraction scheme (exercises 1.1-1.8)      1
+``models``         the two CNNs and their parts (exercises 2.1-2.5)             2
 ``data``           MIT-BIH / PTB records, beat datasets, Kaggle CSVs, splits,  ready-made
                    downloads and the synthetic ECG generator
 ``plots``          the figures the lessons draw                                 ready-made
+``architecture``   lengths, shape traces and parameter tables of a network      ready-made
 ``cli``            ``python -m ecglab``                                         ready-made
 =================  ==========================================================  ==========
 
@@ -20,7 +22,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_READY_MADE = ("config", "errors", "data", "plots", "cli", "reproduce")
+_READY_MADE = ("config", "errors", "data", "plots", "architecture", "cli", "reproduce")
 
 
 def __getattr__(name):

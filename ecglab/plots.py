@@ -1,7 +1,9 @@
 """The figures the lessons draw: ECG strips, beats, and beats per class.
 
 Every function draws on a matplotlib ``Axes`` (a new figure when none is given) and returns it, so
-lessons can combine them; nothing here calls ``plt.show()``.
+lessons can combine them; nothing here calls ``plt.show()``. The figures of lesson 2 (a filter
+sliding over a beat, a shape trace, parameters per layer) fill a figure of their own and return
+the ``Figure``.
 """
 
 from __future__ import annotations
@@ -120,3 +122,184 @@ def class_overlays(X: np.ndarray, y: np.ndarray, classes=CLASSES, per_class: int
         beats(X[np.sort(chosen)], ax=ax, color=CLASS_COLORS[k % 5], alpha=0.15, fs=fs,
               title=f"{classes[k]} ({drawn})")
     return axes
+
+
+# --- lesson 2: inside a network (these return the Figure they draw) --------------------------------
+
+_SLIDE_COLORS = ("tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:cyan")
+
+
+def conv_slide_figure(beat: np.ndarray, kernel: np.ndarray, positions, padding: int | None = None,
+                      bias: float = 0.0, title: str = ""):
+    """One filter sliding over one beat: the beat with the kernel's window at a few ``positions``,
+    the kernel's weights, the products at the first position, and the output sequence beneath.
+
+    The output is what ``nn.Conv1d(1, 1, len(kernel), padding=padding)`` with these weights
+    computes, a cross-correlation (the kernel is not flipped)::
+
+        out[j] = bias + sum_i kernel[i] * padded[j + i]
+
+    where ``padded`` is the beat with ``padding`` zeros at each end. With the default padding,
+    ``len(kernel) // 2`` ("same" for an odd kernel), ``out`` is as long as the beat and
+    ``out[j]`` is centred on sample ``j``.
+
+    Parameters
+    ----------
+    beat : ndarray, shape (L,)
+    kernel : ndarray, shape (k,)
+    positions : sequence of int
+        Output indices ``j`` to show (at most six), each in its own colour.
+    padding : int, optional
+        Zeros added at each end (default ``len(kernel) // 2``).
+    bias : float
+        Added to every output sample.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    beat = np.asarray(beat, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    k = len(kernel)
+    padding = k // 2 if padding is None else int(padding)
+    padded = np.pad(beat, padding)
+    out = np.correlate(padded, kernel, mode="valid") + bias
+    positions = [int(j) for j in positions][: len(_SLIDE_COLORS)]
+    bad = [j for j in positions if not 0 <= j < len(out)]
+    if bad:
+        raise ValueError(f"positions {bad} outside the output's {len(out)} samples")
+
+    fig = plt.figure(figsize=(12, 5.2))
+    grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1.6, 1), hspace=0.5,
+                            wspace=0.25)
+    ax_beat = fig.add_subplot(grid[0, 0])
+    ax_out = fig.add_subplot(grid[1, 0], sharex=ax_beat)
+    ax_kernel = fig.add_subplot(grid[0, 1])
+    ax_products = fig.add_subplot(grid[1, 1])
+
+    n = np.arange(len(beat))
+    ax_beat.plot(n, beat, color="0.3", lw=1, label="beat")
+    for j, color in zip(positions, _SLIDE_COLORS):
+        under = np.arange(j - padding, j - padding + k)     # input samples under the window
+        inside = (under >= 0) & (under < len(beat))
+        ax_beat.axvspan(under[0] - 0.5, under[-1] + 0.5, color=color, alpha=0.18, lw=0)
+        ax_beat.plot(under[inside], beat[under[inside]], "o", color=color, ms=3)
+    ax_beat.set(ylabel="beat", title=f"the kernel's window at {count(len(positions), 'position')}")
+    ax_beat.tick_params(labelbottom=False)
+
+    ax_out.plot(np.arange(len(out)), out, color="0.15", lw=1)
+    ax_out.axhline(0, color="0.7", lw=0.6)
+    for j, color in zip(positions, _SLIDE_COLORS):
+        ax_out.plot(j, out[j], "o", color=color, ms=7)
+        ax_out.annotate(f"{out[j]:.2f}", (j, out[j]), textcoords="offset points", xytext=(4, 4),
+                        color=color, fontsize="small")
+    ax_out.margins(y=0.3)                                   # room for the values' labels
+    ax_out.set(xlabel="sample", ylabel="output",
+               title=f"output: {len(out)} samples (input {len(beat)}, kernel {k}, padding {padding})")
+
+    ax_kernel.stem(np.arange(k), kernel, basefmt="0.6")
+    ax_kernel.axhline(0, color="0.7", lw=0.6)
+    ax_kernel.set(title=f"kernel: {count(k, 'weight')}", xlabel="tap i", xticks=np.arange(k))
+
+    j, color = positions[0], _SLIDE_COLORS[0]
+    window = padded[j: j + k]
+    ax_products.bar(np.arange(k), kernel * window, color=color, alpha=0.8)
+    ax_products.axhline(0, color="0.7", lw=0.6)
+    ax_products.set(title=f"kernel × window at {j}: sum {out[j] - bias:.2f}", xlabel="tap i",
+                    xticks=np.arange(k))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def shape_trace_figure(trace: list[dict], title: str = "", cmap: str = "viridis",
+                       row_height: float = 0.8):
+    """The activations of one beat after every layer, one row per entry of a shape trace.
+
+    A one-channel signal (the input) is drawn as a curve; ``(channels, length)`` activations as
+    a heat map (channels up, samples across); a dense layer's ``(features,)`` output as a strip.
+    Only the first item of the batch is drawn. Each row has its own colour scale: its range is
+    written on the right, the layer's name, type and output shape on the left.
+
+    Parameters
+    ----------
+    trace : list of dict
+        Rows of :func:`ecglab.architecture.shape_trace` (``name``, ``type``, ``shape``,
+        ``activation``); rows without an activation are left out.
+    title : str
+    cmap : str
+        Matplotlib colour map of the heat maps.
+    row_height : float
+        Inches per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+    rows = [r for r in trace if r.get("activation") is not None]
+    if not rows:
+        raise ValueError("the trace holds no activations")
+    fig, axes = plt.subplots(len(rows), 1, figsize=(11, 0.6 + row_height * len(rows)), squeeze=False)
+    for ax, row in zip(axes[:, 0], rows):
+        a = np.asarray(row["activation"], dtype=float)
+        a = a[0] if a.ndim >= 2 else a            # the first beat of the batch
+        label = f"{row['name']}  {row['type']}  {tuple(row['shape'])}"
+        if a.ndim == 2 and a.shape[0] == 1:       # one channel: a curve
+            ax.plot(np.arange(a.shape[1]), a[0], color="0.25", lw=1)
+            ax.set_xlim(-0.5, a.shape[1] - 0.5)
+        else:
+            image = a if a.ndim == 2 else a.reshape(1, -1)
+            ax.imshow(image, aspect="auto", cmap=cmap, interpolation="nearest")
+        ax.set_yticks([])
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize="x-small", length=2)
+        ax.set_title(label, loc="left", fontsize="small", pad=2)
+        ax.set_title(f"{a.min():.3g} … {a.max():.3g}", loc="right", fontsize="x-small", pad=2,
+                     color="0.4")
+    axes[-1, 0].set_xlabel("sample (or feature) index of each layer's output")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def parameter_bars(tables: dict, title: str = ""):
+    """Parameters per layer as horizontal bars, one panel per model, each bar labelled with its
+    count and share; frozen layers (``trainable`` False) in grey.
+
+    Parameters
+    ----------
+    tables : dict of str to list of dict
+        ``{model name: rows of ecglab.architecture.parameter_table}``.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    tables = dict(tables)
+    height = 0.8 + 0.28 * max(len(rows) for rows in tables.values())
+    fig, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), height), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], tables.items()):
+        counts = np.array([r["parameters"] for r in rows])
+        labels = [f"{r['name']} ({r['type']})" for r in rows]
+        y = np.arange(len(rows))
+        colors = ["tab:blue" if r.get("trainable", True) else "0.65" for r in rows]
+        ax.barh(y, counts, color=colors)
+        ax.set_yticks(y, labels, fontsize="small")
+        ax.invert_yaxis()
+        total = int(counts.sum())
+        for yi, c in zip(y, counts):
+            ax.annotate(f"{c:,} ({100 * c / max(total, 1):.1f} %)", (c, yi), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize="x-small")
+        ax.set_xlim(0, counts.max() * 1.35 if len(counts) else 1)
+        ax.set(xlabel="parameters", title=f"{name}: {total:,} parameters")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

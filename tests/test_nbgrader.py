@@ -38,6 +38,32 @@ def graded_class(tmp_path_factory):
     return students, autograde_class(root, 1, students, COURSE), root
 
 
+@pytest.fixture(scope="module")
+def graded_lesson2(tmp_path_factory):
+    """Lesson 2 (PyTorch models, graded through probes) through the same round trip."""
+    by_name = {s.name: s for s in demo_class(2, COURSE)}
+    students = [by_name["ada"], by_name["blank"], by_name["bugs"]]
+    root = tmp_path_factory.mktemp("nbgrader2") / "course"
+    return students, autograde_class(root, 2, students, COURSE), root
+
+
+def test_lesson2_round_trip(graded_lesson2, tmp_path):
+    students, result, _ = graded_lesson2
+    assert result["autograde_returncode"] == 0, result["log"]
+    total = COURSE.lesson(2).points
+    assert sum(result["scores"]["ada"].values()) == total
+    assert sum(result["scores"]["blank"].values()) == 0
+    bugs = next(s for s in students if s.name == "bugs")
+    assert 0 < sum(result["scores"]["bugs"].values()) < total
+    impl = write_package_for(bugs, tmp_path / "bugs", COURSE)
+    proc = subprocess.run([sys.executable, "-m", "autograder", "check", "--impl", str(impl),
+                           "--lesson", "2", "--json"], cwd=REPO, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    cli = {e["id"]: e["points"] for e in json.loads(proc.stdout)["exercises"]}
+    gradebook = {e.id: result["scores"]["bugs"][e.grade_id] for e in COURSE.lesson(2).exercises}
+    assert cli == pytest.approx(gradebook)
+
+
 def test_autograde_finishes_for_everyone(graded_class):
     students, result, _ = graded_class
     assert result["autograde_returncode"] == 0, result["log"]

@@ -89,3 +89,19 @@ def windows(data_dir: str | os.PathLike | None) -> list[tuple[str, np.ndarray, n
         label = f"{source}, window {first // WINDOW} ({_seconds(first, WINDOW)})"
         out.append((label, w, peaks.astype(np.int64)))
     return out
+
+
+def beats(data_dir: str | os.PathLike | None, per_record: int = 3) -> tuple[str, np.ndarray]:
+    """``(label, beats (n, 187) float32)``: the first beats of each signal, cut by the reference
+    scheme of lesson 1 (synthetic, plus real MIT-BIH records where present)."""
+    cut = reference_module("preprocess").beats_from_signal
+    found, names = [], []
+    for source, record, _ in _all(data_dir, 30.0):
+        b = cut(record.signal, fs=FS)[:per_record]
+        if len(b):
+            found.append(b)
+            names.append(source)
+    real = any(n.startswith("real") for n in names)
+    label = (f"{sum(len(b) for b in found)} beats of " + ("synthetic and real MIT-BIH records"
+                                                          if real else "synthetic ECG records"))
+    return label, np.concatenate(found).astype(np.float32)

@@ -1,0 +1,253 @@
+"""The grader against a hostile student: blank stubs plus a few lines that try to get the points
+without writing the exercise, or to break the grading of others.
+
+Every attack must cost the attacker's own exercise (0 points, a message that says why) and
+nothing else: the report comes out whole, and a reference submission graded right after it gets
+full marks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.course import load_course
+from autograder.grader import grade, grade_exercise
+from autograder.sandbox import ReferenceServer
+
+from .conftest import SOLUTIONS
+from .test_grader import make_impl
+
+COURSE = load_course()
+
+#: finds the worker's channel to the grader, as an attacker would (it is in the same process)
+CHANNEL = '''
+import gc as _gc
+def _channel():
+    return next(o for o in _gc.get_objects() if type(o).__name__ == "Channel")
+'''
+
+
+def blank_plus(tmp_path: Path, code: str) -> Path:
+    """Blank lesson-1 stubs with ``code`` appended to preprocess.py."""
+    return make_impl(tmp_path, CHANNEL + code, solved=())
+
+
+def attacked(tmp_path: Path, exercise_id: str, code: str, **course_changes):
+    course = replace(COURSE, **course_changes) if course_changes else COURSE
+    return grade_exercise(COURSE.exercise(exercise_id), blank_plus(tmp_path, code), course)
+
+
+# --- (a) asking the grader for the reference of the exercise under test ------------------------------
+
+@pytest.mark.parametrize("target", ["preprocess.normalize", "preprocess.__setattr__",
+                                    "preprocess.np.save", "data.fetch.fetch_url"])
+def test_the_grader_runs_only_the_stand_ins_the_request_named(tmp_path, target):
+    result = attacked(tmp_path, "1.2", f'''
+def normalize(x):
+    c = _channel()
+    c.send({{"op": "reference", "target": {target!r}, "args": [x], "kwargs": {{}}}})
+    return c.receive()["value"]
+''')
+    assert result.points == 0 and result.status == "refused", result.message
+    assert target in result.message
+
+
+def test_a_stand_in_of_another_exercise_is_served(tmp_path):
+    # 1.4 may use the reference normalize and local_maxima, as its request names them: the
+    # attacker gets their values but still has to write find_r_peaks itself
+    result = attacked(tmp_path, "1.4", '''
+def find_r_peaks(window, threshold=0.9):
+    return local_maxima(normalize(window))
+''')
+    assert result.status in ("partial", "failed") and result.points < result.max
+
+
+# --- (b) and (d): reading the reference from disk and running it -----------------------------------
+
+@pytest.mark.parametrize("where", [
+    "os.path.join(os.readlink(f'/proc/{os.getppid()}/cwd'), 'solutions')",
+    "os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(sys.executable))), 'solutions')",
+    repr(str(SOLUTIONS)),
+])
+def test_reading_and_running_the_reference_from_disk_is_refused(tmp_path, where):
+    result = attacked(tmp_path, "1.2", f'''
+import os, sys
+def normalize(x):
+    path = os.path.join({where}, "ecglab", "preprocess.py")
+    namespace = {{}}
+    exec(open(path).read(), namespace)
+    return namespace["normalize"](x)
+''')
+    assert result.points == 0, result.message
+    assert "PermissionError" in result.message and "does not let graded code" in result.message
+
+
+def test_the_grader_s_environment_and_memory_are_out_of_reach(tmp_path):
+    result = attacked(tmp_path, "1.2", '''
+import os
+def normalize(x):
+    for name in ("environ", "mem", "cmdline"):
+        try:
+            open(f"/proc/{os.getppid()}/{name}", "rb").read(10)
+            return x      # reading it is what must not work
+        except PermissionError:
+            pass
+    raise RuntimeError("out of reach")
+''')
+    assert result.points == 0 and "out of reach" in result.message
+
+
+def test_starting_programs_and_ctypes_are_refused(tmp_path):
+    result = attacked(tmp_path, "1.2", '''
+def normalize(x):
+    import subprocess
+    subprocess.run(["cat", "/etc/hostname"])
+''')
+    assert result.points == 0 and "start a program" in result.message
+    result = attacked(tmp_path / "c", "1.2", '''
+def normalize(x):
+    import ctypes
+    ctypes.CDLL(None)
+''')
+    assert result.points == 0 and ("use ctypes" in result.message or "import _ctypes" in result.message)
+
+
+# --- (c) a module that is a link to the reference -------------------------------------------------------
+
+def test_a_link_out_of_the_package_is_refused(tmp_path):
+    impl = blank_plus(tmp_path, "")
+    module = impl / "ecglab" / "preprocess.py"
+    module.unlink()
+    module.symlink_to(SOLUTIONS / "ecglab" / "preprocess.py")
+    report = grade(impl, lesson=1)
+    assert report.total == 0
+    assert all(e.status == "refused" and "link" in e.message for e in report.exercises)
+
+
+def test_a_hard_link_to_the_reference_is_refused(tmp_path):
+    impl = blank_plus(tmp_path, "")
+    module = impl / "ecglab" / "preprocess.py"
+    module.unlink()
+    try:
+        os.link(SOLUTIONS / "ecglab" / "preprocess.py", module)
+    except OSError as exc:  # another file system
+        pytest.skip(f"cannot hard-link here: {exc}")
+    result = grade_exercise(COURSE.exercise("1.2"), impl)
+    assert result.status == "refused" and "hard link" in result.message
+
+
+# --- frames the grader does not accept -------------------------------------------------------------
+
+BAD_FRAMES = {
+    "unknown id": '{"op": "result", "id": 999, "value": 1}',
+    "error without fields": '{"op": "result", "id": 0, "error": {"message": "no type"}}',
+    "unknown kind": '{"op": "teleport"}',
+    "not a message": '[1, 2, 3]',
+    "not JSON": 'this is not json',
+    "a bad array": '{"op": "result", "id": 0, "value": {"__nd__": ["<f8", [3], "!!"]}}',
+}
+
+
+@pytest.mark.parametrize("what", list(BAD_FRAMES))
+def test_bad_frames_cost_only_their_exercise(tmp_path, what):
+    frame = BAD_FRAMES[what]
+    result = attacked(tmp_path, "1.2", f'''
+import os as _os
+def normalize(x):
+    c = _channel()
+    payload = {frame!r}.encode()
+    _os.write(c.fd_out, len(payload).to_bytes(4, "big") + payload)
+    return x
+''')
+    assert result.points == 0 and result.status == "protocol", result.message
+
+
+def test_an_oversized_frame_is_refused_unread(tmp_path):
+    result = attacked(tmp_path, "1.2", '''
+import os as _os
+def normalize(x):
+    _os.write(_channel().fd_out, (2**31).to_bytes(4, "big"))
+    return x
+''')
+    assert result.status == "protocol" and "larger than" in result.message
+
+
+def test_a_number_no_comparison_can_hold(tmp_path):
+    result = attacked(tmp_path, "1.5", '''
+def nominal_period(r_peaks):
+    if len(r_peaks) < 2:
+        raise ValueError("too few")
+    return 10**400
+''')
+    # the one case where the function must raise passes; every case with a value fails
+    assert result.points < 0.5 and result.status == "partial", result.message
+    assert "cannot compare" in result.message
+
+
+def test_a_large_result_comes_back_whole(tmp_path):
+    # 48 MB of float64 (64 MB of JSON): received, decoded and compared like any other
+    result = attacked(tmp_path, "1.2", '''
+def normalize(x):
+    import numpy as np
+    return np.zeros(6_000_000)
+''')
+    assert result.status == "failed" and "shape (6000000,)" in result.message
+
+
+# --- a stall in a reference helper ------------------------------------------------------------------
+
+def test_a_reference_call_is_bounded_by_the_exercise_s_time(tmp_path):
+    # extract_beats is a stand-in that 1.7 may use: fed ten million peaks, the reference would
+    # loop for minutes; the exercise times out on time, and the grader goes on
+    started = time.monotonic()
+    result = attacked(tmp_path, "1.7", '''
+def beats_from_signal(signal, fs=125, threshold=0.9):
+    import numpy as np
+    return extract_beats(np.zeros(1250), np.zeros(10_000_000, dtype=np.int64), 100.0)
+''', timeout_seconds=4)
+    assert result.status == "timeout", result.message
+    assert time.monotonic() - started < 20
+
+
+def test_a_reference_call_cannot_change_what_later_calls_get():
+    state = []
+
+    def serve(target, args, kwargs):
+        state.append(target)          # a side effect in the reference
+        return len(state)
+
+    server = ReferenceServer(serve)
+    try:
+        first = server.value("x", [], {}, time.monotonic() + 10)
+        second = server.value("x", [], {}, time.monotonic() + 10)
+    finally:
+        server.close()
+    assert (first, second) == (1, 2)      # within one exercise, one server
+    assert state == []                    # nothing of it reached the grader
+    server = ReferenceServer(serve)
+    try:
+        assert server.value("x", [], {}, time.monotonic() + 10) == 1   # the next exercise: fresh
+    finally:
+        server.close()
+
+
+# --- and after all that ---------------------------------------------------------------------------------
+
+def test_the_reference_graded_after_the_attacks_gets_full_marks(tmp_path):
+    attacked(tmp_path / "a", "1.2", '''
+import sys
+def normalize(x):
+    for name, module in list(sys.modules.items()):
+        if name.startswith("ecglab"):
+            module.__dict__.clear()
+    raise RuntimeError("spoiled what I could")
+''')
+    report = grade(SOLUTIONS, lesson=1)
+    assert report.total == report.max == COURSE.lesson(1).points
+    assert np.isclose(report.total, 14)
