@@ -87,7 +87,9 @@ class Case:
 def show(value: Any, width: int = 110) -> str:
     """A short, readable description of a value: type, dtype, shape and the first numbers."""
     if isinstance(value, Tensorlike):
-        return "torch tensor " + show(value.array, width)[len("array "):]
+        inner = show(value.array, width) if isinstance(value.array, np.ndarray) else repr(value.array)
+        return f"torch tensor ({value.dtype.replace('torch.', '')}, on {value.device}) " \
+               + inner.split(", ", 1)[-1]
     if isinstance(value, np.ndarray):
         body = np.array2string(value, precision=4, threshold=12, edgeitems=3,
                                max_line_width=10**6, separator=", ")
@@ -109,7 +111,8 @@ def show(value: Any, width: int = 110) -> str:
 
 def _as_array(actual: Any, what: str) -> tuple[np.ndarray | None, str | None]:
     if isinstance(actual, Tensorlike):
-        return None, f"returned a torch tensor; return a numpy {what}"
+        return None, (f"returned a torch tensor ({actual.dtype}, on {actual.device}); return a "
+                      f"numpy {what} (.detach().cpu().numpy())")
     if isinstance(actual, (list, tuple)):
         return None, f"returned a {type(actual).__name__}; return a numpy {what} (np.asarray)"
     if not isinstance(actual, np.ndarray):
@@ -328,7 +331,8 @@ def same_shapes() -> Comparison:
 def same_forward(atol: float = 1e-5, what: str = "output") -> Comparison:
     """A model's output with the grader's weights (:func:`autograder.probes.forward_with` or
     ``through_parts``): loaded without problem, input left alone, values within ``atol``; where
-    blocks were forced to the reference's output, each block's input must be the reference's."""
+    blocks were stand-ins giving the reference's output, each block's input must be the
+    reference's too."""
     values = arrays_close(atol=atol, rtol=1e-4)
 
     def compare(actual, expected):
@@ -339,7 +343,10 @@ def same_forward(atol: float = 1e-5, what: str = "output") -> Comparison:
         if actual.get("input_changed"):
             return ("changed its input tensor in place (an in-place operation such as x += y or "
                     "relu_ on x?); expected the input to stay as it was")
-        mine, theirs = actual.get("forced_inputs") or [], expected.get("forced_inputs") or []
+        mine, theirs = actual.get("block_inputs") or [], expected.get("block_inputs") or []
+        if theirs and len(mine) != len(theirs):
+            return (f"forward calls a ResidualBlock {_plural(len(mine), 'time')}, expected "
+                    f"{len(theirs)} (each of the blocks once, in order)")
         for k, (a, e) in enumerate(zip(mine, theirs), start=1):
             problem = values(a, e)
             if problem:
@@ -353,20 +360,27 @@ def same_forward(atol: float = 1e-5, what: str = "output") -> Comparison:
     return compare
 
 
-def reaches_all_parameters() -> Comparison:
-    """A backward pass reaches every parameter and the input (:func:`autograder.probes.gradients`)."""
+def reaches_all_parameters(values: bool = True) -> Comparison:
+    """A backward pass reaches every parameter and the input (:func:`autograder.probes.gradients`);
+    with ``values``, the input's gradient (the grader's weights loaded) is the reference's."""
+    gradient = arrays_close(atol=1e-5, rtol=1e-4)
 
     def compare(actual, expected):
         if not isinstance(actual, dict):
             return f"returned {show(actual)}"
-        missing = [m for m in actual.get("without_gradient", []) if isinstance(m, str)]
-        if missing and not expected["without_gradient"]:
+        if actual.get("problem"):
+            return f"cannot load the reference's weights: {str(actual['problem'])[:300]}"
+        missing = [m for m in actual.get("without_gradient", [])
+                   if isinstance(m, str) and m not in expected["without_gradient"]]
+        if missing:
             return (f"no gradient reaches {_few(missing, 3)} (expected every parameter to get "
                     f"one): is that layer used in forward, or its output detached or replaced?")
-        if expected["input_gradient"] and not actual.get("input_gradient"):
+        got = actual.get("input_gradient")
+        if got is None:
             return ("no gradient reaches the input (expected one): is the output computed from it, "
                     "without .detach() or numpy in between?")
-        return None
+        problem = gradient(got, expected["input_gradient"]) if values else None
+        return f"the gradient with respect to the input: {problem}" if problem else None
 
     return compare
 

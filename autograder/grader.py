@@ -20,7 +20,7 @@ import os
 import re
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,7 +94,9 @@ class ExerciseResult:
         return self.points >= self.max
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # field by field: the cases' figures hold what the student's code returned, which a
+        # report must not walk (asdict would recurse into it)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cases"}
         data["cases"] = [{"name": c.name, "passed": c.passed, "message": c.message} for c in self.cases]
         return data
 
@@ -177,7 +179,21 @@ def stand_ins_of(exercise: Exercise, course: Course) -> list[str]:
         return []
     return [other.qualname for other in course.exercises
             if other.module == exercise.module and other.id != exercise.id
-            and inspect.isfunction(reference_object(other.qualname))]
+            and inspect.isfunction(reference_object(other.qualname))
+            and exercise.function not in _calls_transitively(other, course)]
+
+
+def _calls_transitively(exercise: Exercise, course: Course) -> set[str]:
+    """The exercises the reference of ``exercise`` calls, directly or through others: a stand-in
+    that calls the exercise under test would hand the student its reference."""
+    found, todo = set(), [exercise]
+    while todo:
+        for name in _exercises_called(todo.pop(), course):
+            if name not in found:
+                found.add(name)
+                todo.append(next(e for e in course.exercises
+                                 if e.module == exercise.module and e.function == name))
+    return found
 
 
 def _serve_reference(target: str, args: list, kwargs: dict) -> Any:
@@ -331,7 +347,7 @@ def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[
     suspects = []
     # the helpers' inputs came from the worker: the reference runs on them in a server of its
     # own, time-bounded, as during grading
-    server = ReferenceServer(_serve_reference)
+    server = ReferenceServer(_serve_reference, course.memory_mb)
     deadline = time.monotonic() + OWN_HELPERS_TIMEOUT
     try:
         wanted = [server.value(h.qualname, a, k, deadline) for h, a, k in helper_calls]
@@ -453,7 +469,7 @@ def _score(result: ExerciseResult, exercise: Exercise, cases: list[Case], expect
         result.status = "partial" if passed else "failed"
         result.message = "\n".join([f"{passed} of {len(cases)} cases pass; first failure: "
                                     f"{failures[0].name}"] + failures[0].message.splitlines()
-                                   + ([f"also failing: {', '.join(c.name for c in failures[1:])}"]
+                                   + ([f"also failing: {'; '.join(c.name for c in failures[1:])}"]
                                       if len(failures) > 1 else []))
     return result
 
@@ -516,16 +532,19 @@ def _probe_text(name: str, c) -> list[str]:
     args = c.args[0] if c.args and isinstance(c.args[0], tuple) else ()
     built = c.kwargs.get("kwargs") or {}
     shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in built.items()])
-    lines = [f"probe: {c.probe} — {doc[0] if doc else ''}"]
+    lines = [f"the check: {doc[0].replace('``', '') if doc else c.probe}"]
     if c.probe == "call_on_model":
-        lines.append(f"call: {name}(model, " + ", ".join(
-            f"{k}={v!r}" for k, v in c.kwargs.items() if k not in ("frozen", "seed")) + ")")
+        lines.append(f"call: {name}(" + ", ".join(["model"] + [
+            f"{k}={v!r}" for k, v in c.kwargs.items() if k not in ("frozen", "seed")]) + ")")
         lines.append("  model = nn.Sequential(" + ", ".join(
             f"layer {a}" if kind == "same" else f"{kind}({', '.join(map(repr, a))})"
             for kind, a in c.args[0]) + ")" + (f", layers {list(c.kwargs['frozen'])} frozen"
                                                 if c.kwargs.get("frozen") else ""))
     else:
-        lines.append(f"model: {name}({shown}), built with torch.manual_seed(0)")
+        lines.append(f"model: {name}({shown}), built after torch.manual_seed(0)"
+                     + (" with a stand-in for ResidualBlock (the reference block's parameters "
+                        "and outputs), so that only your network's own code counts here"
+                        if c.kwargs.get("stand_in") else ""))
         if isinstance(c.kwargs.get("x"), np.ndarray):
             lines.append(f"input: x = {show(c.kwargs['x'])}")
     return lines

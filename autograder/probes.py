@@ -35,11 +35,29 @@ def _torch():
     return torch
 
 
-def build(cls, args=(), kwargs=None, seed=SEED):
-    """``cls(*args, **kwargs)`` with torch's generator seeded, so weights are reproducible."""
+def build(cls, args=(), kwargs=None, seed=SEED, stand_in=None):
+    """``cls(*args, **kwargs)`` with torch's generator seeded, so weights are reproducible.
+
+    ``stand_in`` (see :func:`stand_in_class`) builds the model with a class of its module — the
+    block a network is made of — replaced by a stand-in made from data, so that a network is
+    graded on its own code only. Returns the model, and the stand-in's record of calls.
+    """
     torch = _torch()
     torch.manual_seed(seed)
-    return cls(*args, **(kwargs or {}))
+    if not stand_in:
+        return cls(*args, **(kwargs or {})), None
+    module = sys.modules[cls.__module__]
+    name = stand_in["class"]
+    block, calls = stand_in_class(stand_in)
+    had, original = hasattr(module, name), getattr(module, name, None)
+    setattr(module, name, block)
+    try:
+        return cls(*args, **(kwargs or {})), calls
+    finally:
+        if had:
+            setattr(module, name, original)
+        else:
+            delattr(module, name)
 
 
 def as_tensor(x, dtype="float32"):
@@ -52,6 +70,52 @@ def to_array(t):
     """A tensor's values as a numpy array (float64 for floating tensors), for the grader."""
     array = t.detach().cpu().numpy()
     return array.astype(np.float64) if array.dtype.kind == "f" else array
+
+
+def stand_in_class(spec):
+    """A class that stands in for a building block, made only from data (no reference code).
+
+    ``spec = {"class": name, "layers": [[kind, [[param, shape], ...]], ...], "pool": [k, s],
+    "outputs": [array, ...] or None}``: each instance holds parameters of the shapes the
+    reference block has (so counts and layer lists are the reference's), and its k-th call returns
+    ``outputs[k]`` — the reference block's output — with the gradient of a max-pool of its input
+    (so backward passes reach what comes before it). Without ``outputs`` it returns that max-pool.
+    Returns the class and the list that records, per call, the input received.
+    """
+    torch = _torch()
+    calls = []
+
+    class Shaped(torch.nn.Module):
+        """A layer of the stand-in: parameters of given shapes, nothing computed."""
+
+        def __init__(self, kind, params):
+            super().__init__()
+            self.kind = kind
+            for pname, shape in params:
+                self.register_parameter(pname, torch.nn.Parameter(torch.zeros(*shape)))
+
+        def forward(self):
+            return None
+
+    class StandIn(torch.nn.Module):
+        def __init__(self, *args, **kwargs):
+            super().__init__()
+            self.layers = torch.nn.ModuleList(Shaped(k, p) for k, p in spec["layers"])
+
+        def forward(self, x):
+            for layer in self.layers:
+                layer()                      # so that hooks see the layers in their order
+            k = len(calls)
+            calls.append(to_array(x))
+            pooled = torch.nn.functional.max_pool1d(x, *spec["pool"])
+            outputs = spec.get("outputs")
+            if outputs is not None and k < len(outputs):
+                forced = torch.as_tensor(np.asarray(outputs[k]), dtype=pooled.dtype)
+                return forced + (pooled - pooled.detach())
+            return pooled
+
+    StandIn.__name__ = StandIn.__qualname__ = spec["class"]
+    return StandIn, calls
 
 
 def _has_own_parameters(module):
@@ -83,19 +147,22 @@ def forward_layers(model, x):
     return order
 
 
+def _kind(module):
+    return getattr(module, "kind", None) or type(module).__name__
+
+
 def describe(module):
     """``[type name, [[parameter name, shape], ...]]`` of one layer."""
-    return [type(module).__name__,
+    return [_kind(module),
             [[name, list(p.shape)] for name, p in module.named_parameters(recurse=False)]]
 
 
 def weights(cls, args=(), kwargs=None, input_shape=(2, 1, 187), seed=SEED):
     """The layers of ``cls(*args)`` in forward order with their parameters as arrays: what the
     grader sends to load into the student's model (:func:`load_weights`)."""
-    model = build(cls, args, kwargs, seed)
+    model, _ = build(cls, args, kwargs, seed)
     x = as_tensor(np.zeros(input_shape))
-    return [[type(m).__name__, [[n, to_array(p).astype(np.float32)]
-                                for n, p in m.named_parameters(recurse=False)]]
+    return [[_kind(m), [[n, to_array(p).astype(np.float32)] for n, p in m.named_parameters(recurse=False)]]
             for m in forward_layers(model, x)]
 
 
@@ -115,11 +182,11 @@ def load_weights(model, layers, x):
         elif len(own) == len(params):
             pairs = [(p, a, n) for (n, p), (_, a) in zip(own, params)]
         else:
-            return (f"layer {k} ({type(module).__name__}) has {len(own)} parameters "
+            return (f"layer {k} ({_kind(module)}) has {len(own)} parameters "
                     f"({', '.join(names)}), expected {len(params)} as in a {kind}")
         for p, a, n in pairs:
             if tuple(p.shape) != tuple(np.shape(a)):
-                return (f"layer {k} ({type(module).__name__}): {n} has shape {tuple(p.shape)}, "
+                return (f"layer {k} ({_kind(module)}): {n} has shape {tuple(p.shape)}, "
                         f"expected {tuple(np.shape(a))} as in a {kind}")
         with torch.no_grad():
             for p, a, _ in pairs:
@@ -129,21 +196,23 @@ def load_weights(model, layers, x):
 
 # --- probes of a model class ------------------------------------------------------------------------
 
-def parameter_count(cls, args=(), kwargs=None):
-    """Elements of all parameters of ``cls(*args, **kwargs)`` (each shared parameter once)."""
-    return int(sum(p.numel() for p in build(cls, args, kwargs).parameters()))
+def parameter_count(cls, args=(), kwargs=None, stand_in=None):
+    """Counts the parameters of the model (each shared parameter once)."""
+    model, _ = build(cls, args, kwargs, stand_in=stand_in)
+    return int(sum(p.numel() for p in model.parameters()))
 
 
-def layer_shapes(cls, args=(), kwargs=None, input_shape=(2, 1, 187)):
-    """The layers with parameters, in forward order: ``[[type, [[name, shape], ...]], ...]``."""
-    model = build(cls, args, kwargs)
+def layer_shapes(cls, args=(), kwargs=None, input_shape=(2, 1, 187), stand_in=None):
+    """Lists the layers with parameters in the order forward uses them:
+    ``[[type, [[name, shape], ...]], ...]``."""
+    model, _ = build(cls, args, kwargs, stand_in=stand_in)
     return [describe(m) for m in forward_layers(model, as_tensor(np.zeros(input_shape)))]
 
 
-def output_shapes(cls, args=(), kwargs=None, input_shapes=((2, 1, 187),)):
-    """``[[output shape, dtype], ...]`` of the model for inputs of these shapes (random values)."""
+def output_shapes(cls, args=(), kwargs=None, input_shapes=((2, 1, 187),), stand_in=None):
+    """Runs the model on inputs of these shapes: ``[[output shape, dtype], ...]``."""
     torch = _torch()
-    model = build(cls, args, kwargs)
+    model, _ = build(cls, args, kwargs, stand_in=stand_in)
     rng = np.random.default_rng(1)
     shapes = []
     with torch.no_grad():
@@ -153,60 +222,33 @@ def output_shapes(cls, args=(), kwargs=None, input_shapes=((2, 1, 187),)):
     return shapes
 
 
-def forward_with(cls, args=(), kwargs=None, layers=None, x=None, force=None):
-    """The model's output on ``x`` with the grader's ``layers`` loaded (see :func:`load_weights`).
+def forward_with(cls, args=(), kwargs=None, layers=None, x=None, stand_in=None):
+    """Loads the reference's weights into the model and runs it on x.
 
-    ``force = {"class": name, "outputs": [array, ...]}`` replaces the output of the k-th call of
-    any module of the student's class ``name`` (looked up in the model's own module) by the k-th
-    array, and records the input each such call received. So a network is graded on how it
-    wires its blocks, with every block giving the reference block's output.
-
-    Returns ``{"problem", "output", "forced_inputs", "input_changed"}``.
+    With ``stand_in`` (outputs included) every block gives the reference block's output, and
+    the input each block received is recorded: a network is graded on how it wires its blocks.
+    Returns ``{"problem", "output", "block_inputs", "input_changed"}``.
     """
     torch = _torch()
-    model = build(cls, args, kwargs)
+    model, calls = build(cls, args, kwargs, stand_in=stand_in)
     x = as_tensor(x)
     problem = load_weights(model, layers, x) if layers is not None else None
     if problem:
-        return {"problem": problem, "output": None, "forced_inputs": [], "input_changed": False}
-    forced = []
-    handles = _force(model, force, forced)
+        return {"problem": problem, "output": None, "block_inputs": [], "input_changed": False}
+    if calls is not None:
+        calls.clear()                       # load_weights ran forward once
     before = x.clone()
-    try:
-        with torch.no_grad():
-            out = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return {"problem": None, "output": to_array(out), "forced_inputs": forced,
+    with torch.no_grad():
+        out = model(x)
+    return {"problem": None, "output": to_array(out), "block_inputs": list(calls or []),
             "input_changed": not torch.equal(before, x)}
 
 
-def _force(model, force, forced):
-    """Forward hooks that give the k-th call of a module of class ``force["class"]`` the output
-    ``force["outputs"][k]`` and record its input in ``forced``; returns the hook handles."""
-    torch = _torch()
-    if not force:
-        return []
-    target = getattr(sys.modules.get(type(model).__module__), force["class"], None)
-
-    def replace(module, inputs, output):
-        k = len(forced)
-        forced.append(to_array(inputs[0]))
-        if k < len(force["outputs"]):
-            return torch.as_tensor(np.asarray(force["outputs"][k]), dtype=output.dtype)
-        return output
-
-    if not isinstance(target, type):
-        return []
-    return [m.register_forward_hook(replace) for m in model.modules() if isinstance(m, target)]
-
-
 def capture(cls, args=(), kwargs=None, layers=None, x=None, class_name=""):
-    """The outputs of every call of a module of class ``class_name``, in order (what
-    :func:`forward_with` forces)."""
+    """The outputs of every call of a module of class ``class_name``, in order (what a
+    stand-in gives, see :func:`stand_in_class`)."""
     torch = _torch()
-    model = build(cls, args, kwargs)
+    model, _ = build(cls, args, kwargs)
     x = as_tensor(x)
     if layers is not None:
         problem = load_weights(model, layers, x)
@@ -227,50 +269,51 @@ def capture(cls, args=(), kwargs=None, layers=None, x=None, class_name=""):
     return outputs
 
 
-def through_parts(cls, args=(), kwargs=None, layers=None, x=None, force=None):
-    """``classifier(features(x).flatten(1))`` with the grader's weights: the way lessons 3-5 use
-    a model (``force`` as in :func:`forward_with`). Returns ``{"problem", "output",
-    "forced_inputs"}``; ``x`` has shape ``(N, 1, L)``."""
+def through_parts(cls, args=(), kwargs=None, layers=None, x=None, stand_in=None):
+    """Runs classifier(features(x).flatten(1)) with the reference's weights loaded, the way
+    lessons 3-5 use a model. Returns ``{"problem", "output", "block_inputs"}``; ``x`` has
+    shape ``(N, 1, L)``."""
     torch = _torch()
-    model = build(cls, args, kwargs)
+    model, calls = build(cls, args, kwargs, stand_in=stand_in)
     x = as_tensor(x)
     missing = [name for name in ("features", "classifier")
                if not isinstance(getattr(model, name, None), torch.nn.Module)]
     if missing:
         return {"problem": f"the model has no nn.Module attribute {' or '.join(missing)}",
-                "output": None}
+                "output": None, "block_inputs": []}
     problem = load_weights(model, layers, x)
     if problem:
-        return {"problem": problem, "output": None}
-    forced = []
-    handles = _force(model, force, forced)
-    try:
-        with torch.no_grad():
-            out = model.classifier(model.features(x).flatten(1))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return {"problem": None, "output": to_array(out), "forced_inputs": forced}
+        return {"problem": problem, "output": None, "block_inputs": []}
+    if calls is not None:
+        calls.clear()
+    with torch.no_grad():
+        out = model.classifier(model.features(x).flatten(1))
+    return {"problem": None, "output": to_array(out), "block_inputs": list(calls or [])}
 
 
-def gradients(cls, args=(), kwargs=None, x=None):
-    """Which layers' parameters a backward pass from the output does not reach, and whether
-    the input gets a gradient: ``{"without_gradient": [...], "input_gradient": bool}``."""
+def gradients(cls, args=(), kwargs=None, x=None, layers=None, stand_in=None):
+    """Runs a backward pass from the output (the reference's weights loaded): which layers get
+    no gradient, and the gradient with respect to the input. ``{"problem", "without_gradient",
+    "input_gradient"}``."""
     torch = _torch()
-    model = build(cls, args, kwargs)
+    model, _ = build(cls, args, kwargs, stand_in=stand_in)
     x = as_tensor(x)
-    layers = forward_layers(model, x)
+    if layers is not None:
+        problem = load_weights(model, layers, x)
+        if problem:
+            return {"problem": problem, "without_gradient": [], "input_gradient": None}
+    order = forward_layers(model, x)
     x = x.clone().requires_grad_(True)
     model.zero_grad(set_to_none=True)
     out = model(x)
     weights_out = torch.as_tensor(np.random.default_rng(2).normal(size=tuple(out.shape)),
                                   dtype=out.dtype)
     (out * weights_out).sum().backward()
-    without = [f"layer {k} ({type(m).__name__}) {n}"
-               for k, m in enumerate(layers, start=1) for n, p in m.named_parameters(recurse=False)
+    without = [f"layer {k} ({_kind(m)}) {n}"
+               for k, m in enumerate(order, start=1) for n, p in m.named_parameters(recurse=False)
                if p.grad is None or not bool(p.grad.abs().sum() > 0)]
-    return {"without_gradient": without,
-            "input_gradient": x.grad is not None and bool(x.grad.abs().sum() > 0)}
+    return {"problem": None, "without_gradient": without,
+            "input_gradient": None if x.grad is None else to_array(x.grad)}
 
 
 # --- probes of a function of a model ---------------------------------------------------------------
@@ -289,8 +332,9 @@ def make_model(spec, frozen=(), train=True):
 
 
 def call_on_model(function, spec, frozen=(), seed=SEED, **kwargs):
-    """``function(model, **kwargs)`` on a model made from ``spec`` (see :func:`make_model`).
+    """Calls your function on a small model and checks that the model is left as it was.
 
+    ``function(model, **kwargs)`` on a model made from ``spec`` (see :func:`make_model`).
     Returns ``{"value": what it returned, "model_changed": bool}``.
     """
     torch = _torch()

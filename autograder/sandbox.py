@@ -138,7 +138,7 @@ def run_exercise(impl_dir: str | Path, request: dict, serve_reference: Callable[
            # glibc fills what malloc hands out with this byte: uninitialised memory is never 0
            "MALLOC_PERTURB_": "165"}
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", WORKER_SOURCE, json.dumps(settings)],
+        [sys.executable, "-I", "-S", "-B", "-c", WORKER_SOURCE, json.dumps(settings)],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         pass_fds=(to_worker_r, from_worker_w), cwd=home, env=env,
         preexec_fn=_limits(memory_mb),
@@ -152,7 +152,7 @@ def run_exercise(impl_dir: str | Path, request: dict, serve_reference: Callable[
     deadline = started + timeout
     try:
         outcome = _converse(proc, from_worker_r, to_worker_w, request, serve_reference, deadline,
-                            package, timeout)
+                            package, timeout, memory_mb)
     finally:
         if proc.poll() is None:
             try:
@@ -273,7 +273,30 @@ def _receive(fd: int, proc: subprocess.Popen, deadline: float) -> dict:
         raise _Ended("unreadable") from None
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
         raise _Ended("unreadable")
+    if _depth(message) > MAX_DEPTH:
+        raise _Ended(f"malformed: a value nested more than {MAX_DEPTH} levels deep")
     return message
+
+
+MAX_DEPTH = 64   # nesting of lists, tuples and dicts in one message; results are arrays, not trees
+
+
+def _depth(value) -> int:
+    """How deeply lists, tuples and dicts nest in ``value`` (without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (list, tuple)):
+            children = item
+        elif isinstance(item, dict):
+            children = list(item.values()) + list(item.keys())
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        todo.extend((c, level + 1) for c in children)
+    return deepest
 
 
 class _Refused(Exception):
@@ -319,17 +342,28 @@ def _result(message: dict, expected_ids: set, results: dict) -> dict:
     return reply
 
 
-def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, timeout):
+def _fatal(outcome: WorkerOutcome, message: dict) -> WorkerOutcome:
+    """The worker's last word: an import failure, out of memory, or (``refused``) its guard
+    stopped something the grader does not allow — then nothing of the run counts."""
+    kind = message.get("kind")
+    error = _clean_error(message.get("error"))
+    if kind == "refused":
+        return WorkerOutcome("refused", detail=error["message"], ecglab_file=outcome.ecglab_file)
+    outcome.status = kind if kind in ("import", "memory", "crash") else "crash"
+    outcome.error = error
+    return outcome
+
+
+def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, timeout, memory_mb=3072):
     outcome = WorkerOutcome("ok")
     logged: dict = {}
     expected_ids = {c["id"] for c in request["calls"]}
     allowed = set(request["stand_ins"])
-    server = ReferenceServer(serve_reference)
+    server = ReferenceServer(serve_reference, memory_mb)
     try:
         hello = _receive(fd_in, proc, deadline)
         if hello.get("op") == "fatal":
-            kind = hello.get("kind") if hello.get("kind") in ("import", "memory", "crash") else "crash"
-            return WorkerOutcome(kind, error=_clean_error(hello.get("error")))
+            return _fatal(WorkerOutcome("ok"), hello)
         if hello.get("op") != "hello" or not isinstance(hello.get("file"), str):
             raise _Ended("malformed: the first message was not the worker's hello")
         outcome.ecglab_file = hello["file"]
@@ -359,10 +393,7 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
                     outcome.reference_log.append((during, target, args, kwargs))
                 wire.write_frame(fd_out, server.call(target, args, kwargs, deadline))
             elif op == "fatal":
-                kind = message.get("kind")
-                outcome.status = kind if kind in ("import", "memory", "crash") else "crash"
-                outcome.error = _clean_error(message.get("error"))
-                return outcome
+                return _fatal(outcome, message)
             elif op == "done":
                 return outcome
             else:
@@ -447,8 +478,9 @@ class ReferenceServer:
     call runs in the grader, on copies of its arguments.
     """
 
-    def __init__(self, serve: Callable[[str, list, dict], object]):
+    def __init__(self, serve: Callable[[str, list, dict], object], memory_mb: int = 3072):
         self.serve = serve
+        self.memory_mb = memory_mb
         self.pid = None
         self.fds: tuple = ()
 
@@ -461,10 +493,16 @@ class ReferenceServer:
                 os.close(to_child_w)
                 os.close(from_child_r)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _limit_memory(self.memory_mb)
                 while True:
                     target, args, kwargs = pickle.loads(wire.read_frame(to_child_r))
                     try:
                         payload = trusted_dumps({"value": self.serve(target, args, kwargs)})
+                        if len(payload) > wire.MAX_FRAME:
+                            raise MemoryError("the reference's result is larger than the grader sends")
+                    except MemoryError:
+                        payload = _reply_error(MemoryError(f"the reference helper ran out of the "
+                                                           f"{self.memory_mb} MB it may use"))
                     except Exception as exc:  # the reference raises by design (e.g. ValueError)
                         payload = _reply_error(exc)
                     wire.write_frame(from_child_w, payload)
@@ -520,6 +558,17 @@ class ReferenceServer:
             pass
         os.waitpid(self.pid, 0)
         self.pid = None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """At most ``memory_mb`` more address space than this (forked) process has already."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[0])
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass
 
 
 def _plain(value):

@@ -106,7 +106,8 @@ def encode(value, depth=0):
         return {"__nd__": [value.dtype.str, list(value.shape), base64.b64encode(data).decode()]}
     if module.startswith("torch") and type(value).__name__ in ("Tensor", "Parameter"):
         array = value.detach().cpu().numpy()
-        return {"__tensor__": str(value.dtype), "nd": encode(array, depth + 1)}
+        return {"__tensor__": str(value.dtype), "device": str(value.device),
+                "nd": encode(array, depth + 1)}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v, depth + 1) for v in value]}
     if isinstance(value, list):
@@ -147,7 +148,7 @@ def _decode_tag(obj):
             raise ValueError(f"refused dtype {dtype}")
         return dtype.type(obj["v"])
     if "__tensor__" in obj:
-        return Tensorlike(obj["__tensor__"], obj["nd"])
+        return Tensorlike(obj["__tensor__"], obj["nd"], str(obj.get("device", "cpu"))[:40])
     if "__tuple__" in obj:
         return tuple(obj["__tuple__"])
     if "__dict__" in obj:
@@ -174,11 +175,11 @@ class Opaque:
 class Tensorlike:
     """A torch tensor that came back from the worker, as its dtype name and a numpy array."""
 
-    def __init__(self, dtype, array):
-        self.dtype, self.array = dtype, array
+    def __init__(self, dtype, array, device="cpu"):
+        self.dtype, self.array, self.device = str(dtype)[:40], array, device
 
     def __repr__(self):
-        return f"tensor({self.array!r}, dtype={self.dtype})"
+        return f"tensor({self.array!r}, dtype={self.dtype}, device={self.device!r})"
 
 
 # --- the worker ----------------------------------------------------------------------------------
@@ -323,53 +324,115 @@ def run(channel, request):
 
 # --- the guard -----------------------------------------------------------------------------------
 
-REFUSED_EVENTS = {
-    "subprocess.Popen": "start a program", "os.system": "start a program",
-    "os.exec": "start a program", "os.posix_spawn": "start a program",
-    "os.spawn": "start a program", "os.fork": "fork", "os.forkpty": "fork",
-    "pty.spawn": "start a program",
-    "socket.connect": "use the network", "socket.bind": "use the network",
-    "socket.sendto": "use the network", "socket.getaddrinfo": "use the network",
-    "urllib.Request": "use the network",
-    "ctypes.dlopen": "use ctypes", "ctypes.dlsym": "use ctypes", "ctypes.dlsym/handle": "use ctypes",
-    "ctypes.cdata": "use ctypes", "ctypes.cdata/buffer": "use ctypes",
-    "ctypes.string_at": "use ctypes", "ctypes.wstring_at": "use ctypes",
-    "ctypes.call_function": "use ctypes", "ctypes.PyObj_FromPtr": "use ctypes",
-    "ctypes.addressof": "use ctypes", "ctypes.get_errno": "use ctypes",
-    "os.kill": "signal a process", "os.killpg": "signal a process",
-    "signal.pthread_kill": "signal a process",
-}
-WRITE_EVENTS = {  # event -> which arguments are paths
-    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1),
-    "os.link": (0, 1), "os.symlink": (1,), "os.truncate": (0,), "os.chmod": (0,),
-    "os.chown": (0,), "os.utime": (0,), "os.chflags": (0,), "os.lchmod": (0,),
-    "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,),
-    "shutil.copytree": (1,), "os.mkfifo": (0,), "os.mknod": (0,),
-}
-READ_EVENTS = {"os.listdir": 0, "os.scandir": 0, "glob.glob": 0, "os.chdir": 0}
-REFUSED_IMPORTS = {"_posixsubprocess", "_ctypes"}
-_WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-
-
-def guard(read, write, deny):
+def guard(read, write, deny, fd_out):
     """Install the audit hook: read only under ``read``, write only under ``write``, never
-    under ``deny``; refuse programs, network, ctypes and signals (see REFUSED_EVENTS)."""
-    realpath, fspath, sep = os.path.realpath, os.fspath, os.sep
-    own = str(os.getpid())
-    read = tuple(realpath(p) for p in read)
-    write = tuple(realpath(p) for p in write)
-    deny = tuple(realpath(p) for p in deny)
+    under ``deny``; refuse programs, the network, ctypes, signals to other processes and the
+    garbage collector's object lists.
+
+    A refusal is final: the hook sends the grader a ``fatal`` message of kind ``refused`` and
+    ends the process, so no exception (and no frame of the hook) ever reaches student code.
+    Everything the hook uses is captured here, in its closure, before any student code runs:
+    functions of ``os`` that student code might replace later are not looked up again, paths are
+    resolved by the hook's own ``realpath`` from ``lstat``/``readlink``, and a path object is
+    read only when it is a plain ``str``/``bytes`` or an unmodified ``pathlib`` path.
+    """
+    import pathlib
+    from json.encoder import encode_basestring_ascii as quote
+
+    lstat, stat_, readlink, getcwd, getpid = os.lstat, os.stat, os.readlink, os.getcwd, os.getpid
+    write_fd, exit_now = os.write, os._exit
+    str_add, bytes_add, bytes_decode, tuple_get = str.__add__, bytes.__add__, bytes.decode, tuple.__getitem__
+    path_types = (pathlib.PosixPath, pathlib.PurePosixPath)
+    path_fspath, path_str = pathlib.PurePath.__fspath__, pathlib.PurePath.__str__
+    own = str(getpid())
+    writing_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    directory_flags = os.O_DIRECTORY | getattr(os, "O_PATH", 0)
+    refused_events = {
+        "subprocess.Popen": "start a program", "os.system": "start a program",
+        "os.exec": "start a program", "os.posix_spawn": "start a program",
+        "os.spawn": "start a program", "os.fork": "fork", "os.forkpty": "fork",
+        "pty.spawn": "start a program",
+        "socket.connect": "use the network", "socket.bind": "use the network",
+        "socket.sendto": "use the network", "socket.sendmsg": "use the network",
+        "socket.getaddrinfo": "use the network", "urllib.Request": "use the network",
+        "ctypes.dlopen": "use ctypes", "ctypes.dlsym": "use ctypes", "ctypes.dlsym/handle": "use ctypes",
+        "ctypes.cdata": "use ctypes", "ctypes.cdata/buffer": "use ctypes",
+        "ctypes.string_at": "use ctypes", "ctypes.wstring_at": "use ctypes",
+        "ctypes.call_function": "use ctypes", "ctypes.PyObj_FromPtr": "use ctypes",
+        "ctypes.addressof": "use ctypes", "ctypes.get_errno": "use ctypes",
+        "ctypes.set_errno": "use ctypes", "ctypes.seh_exception": "use ctypes",
+        "os.kill": "signal a process", "os.killpg": "signal a process",
+        "signal.pthread_kill": "signal a process",
+        "gc.get_objects": "list the interpreter's objects",
+        "gc.get_referrers": "list the interpreter's objects",
+        "gc.get_referents": "list the interpreter's objects",
+        "sys._current_frames": "look into other threads",
+        "sys.setprofile": "trace the interpreter", "sys.settrace": "trace the interpreter",
+        "os.fwalk": "walk folders by descriptor",
+    }
+    write_events = {  # event -> which arguments are paths
+        "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1),
+        "os.link": (0, 1), "os.symlink": (1,), "os.truncate": (0,), "os.chmod": (0,),
+        "os.chown": (0,), "os.utime": (0,), "os.chflags": (0,), "os.lchmod": (0,),
+        "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,),
+        "shutil.copytree": (1,), "os.mkfifo": (0,), "os.mknod": (0,),
+    }
+    read_events = ("os.listdir", "os.scandir", "os.chdir")
+    refused_imports = ("_posixsubprocess", "_ctypes")
+
+    def refuse(what):
+        message = f"the grader does not let graded code {what}"
+        payload = ('{"op": "fatal", "kind": "refused", "error": {"type": "PermissionError", '
+                   '"message": ' + quote(message) + ', "where": "", "line": "", "traceback": ""}}')
+        data = payload.encode()
+        try:
+            write_fd(fd_out, len(data).to_bytes(4, "big") + data)
+        finally:
+            exit_now(4)
+
+    def realpath(path):
+        """``path`` (a plain str) absolute, without ``.``, ``..`` or symbolic links."""
+        if not path.startswith("/"):
+            path = getcwd() + "/" + path
+        parts = [p for p in path.split("/") if p and p != "."]
+        done, hops = [], 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            candidate = "/" + "/".join(done + [part])
+            try:
+                is_link = (tuple_get(lstat(candidate), 0) & 0o170000) == 0o120000
+            except OSError:
+                is_link = False
+            if is_link and hops < 40:
+                hops += 1
+                target = readlink(candidate)
+                if target.startswith("/"):
+                    done = []
+                parts = [p for p in target.split("/") if p and p != "."] + parts
+            else:
+                done.append(part)
+        return "/" + "/".join(done)
+
+    def text_of(path, event):
+        kind = type(path)
+        if kind is str:
+            return path
+        if kind is bytes:
+            return bytes_decode(path, "utf-8", "surrogateescape")
+        if isinstance(path, str):       # a str subclass: its characters are what was opened
+            return str_add("", path)
+        if isinstance(path, bytes):
+            return bytes_decode(bytes_add(b"", path), "utf-8", "surrogateescape")
+        if kind in path_types and kind.__fspath__ is path_fspath and kind.__str__ is path_str:
+            return path_str(path)
+        refuse(f"pass a {kind.__name__} object as a path ({event})")
 
     def under(path, roots):
-        return any(path == r or path.startswith(r + sep) for r in roots)
-
-    def resolve(path):
-        if isinstance(path, int) or path is None:
-            return None
-        path = fspath(path)
-        if isinstance(path, bytes):
-            path = path.decode("utf-8", "surrogateescape")
-        return realpath(path)
+        return any(path == r or path.startswith(r + "/") for r in roots)
 
     def allowed(path, roots):
         if under(path, deny):
@@ -380,34 +443,47 @@ def guard(read, write, deny):
                 return False
         return under(path, roots)
 
-    def refuse(what):
-        raise PermissionError(f"the grader does not let graded code {what}")
+    def is_directory(path):
+        try:
+            return (tuple_get(stat_(path), 0) & 0o170000) == 0o040000
+        except OSError:
+            return False
+
+    read = tuple(realpath(str(p)) for p in read)
+    write = tuple(realpath(str(p)) for p in write)
+    deny = tuple(realpath(str(p)) for p in deny)
 
     def hook(event, args):
         if event == "open":
-            path = resolve(args[0])
-            if path is None:
-                return
-            mode, flags = args[1], args[2] if len(args) > 2 else 0
-            writing = bool((flags or 0) & _WRITING) or (isinstance(mode, str) and any(
-                c in mode for c in "wax+"))
+            if type(args[0]) is int or args[0] is None:
+                return                      # a descriptor this process already holds
+            path = realpath(text_of(args[0], event))
+            mode, flags = args[1], (args[2] if len(args) > 2 else 0) or 0
+            writing = bool(flags & writing_flags) or (type(mode) is str and any(c in mode for c in "wax+"))
+            if flags & directory_flags or is_directory(path):
+                refuse(f"open the folder {path}")
             if not allowed(path, write if writing else read + write):
                 refuse(f"{'write' if writing else 'read'} {path}")
-        elif event in READ_EVENTS:
-            path = resolve(args[READ_EVENTS[event]] if args else ".")
-            if path is not None and not allowed(path, read + write):
+        elif event in read_events:
+            target = args[0] if args else "."
+            if type(target) is int:
+                refuse(f"use a folder by descriptor ({event})")
+            path = realpath(text_of(target, event))
+            if not allowed(path, read + write):
                 refuse(f"look into {path}")
-        elif event in WRITE_EVENTS:
-            for i in WRITE_EVENTS[event]:
+        elif event in write_events:
+            for i in write_events[event]:
                 if i < len(args):
-                    path = resolve(args[i])
-                    if path is not None and not allowed(path, write):
+                    if type(args[i]) is int:
+                        refuse(f"change a file by descriptor ({event})")
+                    path = realpath(text_of(args[i], event))
+                    if not allowed(path, write):
                         refuse(f"change {path}")
-        elif event in REFUSED_EVENTS:
-            if event in ("os.kill", "os.killpg") and args and args[0] in (0, os.getpid()):
+        elif event in refused_events:
+            if event in ("os.kill", "os.killpg") and args and args[0] in (0, getpid()):
                 return  # its own process (group) is fine
-            refuse(REFUSED_EVENTS[event])
-        elif event == "import" and args and args[0] in REFUSED_IMPORTS:
+            refuse(refused_events[event])
+        elif event == "import" and args and args[0] in refused_imports:
             refuse(f"import {args[0]}")
 
     # Starting a program goes through _posixsubprocess.fork_exec, which raises no audit event of
@@ -433,7 +509,7 @@ def main():
         for name in settings.get("preload", []):
             importlib.import_module(name)
         if settings.get("guard"):
-            guard(**settings["guard"])
+            guard(**settings["guard"], fd_out=settings["fd_out"])
         import ecglab
         channel.send({"op": "hello", "file": os.path.realpath(ecglab.__file__),
                       "python": sys.version.split()[0]})

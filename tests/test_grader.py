@@ -276,3 +276,29 @@ def test_the_note_names_the_reference_helpers_and_where_the_students_own_differ(
     clean = grade_exercise(COURSE.exercise("1.7"), make_impl(tmp_path / "clean"))
     assert clean.note.count("\n") == 0        # graded with stand-ins, nothing differs
     assert grade_exercise(COURSE.exercise("1.8"), make_impl(tmp_path / "clean")).note == ""
+
+
+@pytest.mark.parametrize("block", ["stub", "MaxPool1d(5) without stride", "crashes in __init__"])
+def test_a_mistake_in_residual_block_costs_only_exercise_2_2(tmp_path, block):
+    """KachueeNet (2.3) is graded with a stand-in for ResidualBlock (2.2), made from data."""
+    extra = {
+        "stub": "",
+        "MaxPool1d(5) without stride": '''
+_Block = ResidualBlock
+class ResidualBlock(_Block):
+    def __init__(self, channels=32, kernel_size=5):
+        super().__init__(channels, kernel_size)
+        self.pool = nn.MaxPool1d(5)
+''',
+        "crashes in __init__": '''
+class ResidualBlock(nn.Module):
+    def __init__(self, channels=32, kernel_size=5):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, kernel_size)
+''',
+    }[block]
+    solved = [e for e in ALL if e != "2.2"] if block == "stub" else ALL
+    impl = make_impl(tmp_path, extra, solved=solved, module="models")
+    assert not grade_exercise(COURSE.exercise("2.2"), impl).full_marks
+    kachuee = grade_exercise(COURSE.exercise("2.3"), impl)
+    assert kachuee.full_marks, kachuee.message

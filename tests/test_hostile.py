@@ -27,9 +27,14 @@ COURSE = load_course()
 
 #: finds the worker's channel to the grader, as an attacker would (it is in the same process)
 CHANNEL = '''
-import gc as _gc
 def _channel():
-    return next(o for o in _gc.get_objects() if type(o).__name__ == "Channel")
+    try:
+        raise RuntimeError("a frame to start from")
+    except RuntimeError as exc:
+        frame = exc.__traceback__.tb_frame
+    while "channel" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["channel"]
 '''
 
 
@@ -84,8 +89,8 @@ def normalize(x):
     exec(open(path).read(), namespace)
     return namespace["normalize"](x)
 ''')
-    assert result.points == 0, result.message
-    assert "PermissionError" in result.message and "does not let graded code" in result.message
+    assert result.points == 0 and result.status == "refused", result.message
+    assert "does not let graded code read" in result.message
 
 
 def test_the_grader_s_environment_and_memory_are_out_of_reach(tmp_path):
@@ -97,10 +102,9 @@ def normalize(x):
             open(f"/proc/{os.getppid()}/{name}", "rb").read(10)
             return x      # reading it is what must not work
         except PermissionError:
-            pass
-    raise RuntimeError("out of reach")
+            pass          # never reached: a refusal ends the worker
 ''')
-    assert result.points == 0 and "out of reach" in result.message
+    assert result.points == 0 and result.status == "refused" and "/proc/" in result.message
 
 
 def test_starting_programs_and_ctypes_are_refused(tmp_path):
@@ -116,6 +120,93 @@ def normalize(x):
     ctypes.CDLL(None)
 ''')
     assert result.points == 0 and ("use ctypes" in result.message or "import _ctypes" in result.message)
+
+
+ATTACKS_ON_THE_GUARD = {
+    # the refusal's exception would carry the hook's frame, and with it its settings
+    "traceback": """
+    try:
+        open("/etc/../" + SOLUTION)
+    except PermissionError as exc:
+        tb = exc.__traceback__
+        while tb.tb_next:
+            tb = tb.tb_next
+        tb.tb_frame.f_locals["deny"] = ()
+    return normalize_from_disk(x)""",
+    # the hook itself, through the garbage collector's list of objects
+    "gc": """
+    import gc
+    hooks = [o for o in gc.get_objects() if getattr(o, "__name__", "") == "hook"]
+    return normalize_from_disk(x)""",
+    # tables of the worker module the hook might read
+    "globals": """
+    import sys
+    for name in ("REFUSED_EVENTS", "READ_EVENTS", "WRITE_EVENTS"):
+        getattr(sys.modules["__main__"], name, {}).clear()
+    return normalize_from_disk(x)""",
+}
+
+
+@pytest.mark.parametrize("how", list(ATTACKS_ON_THE_GUARD))
+def test_the_guard_cannot_be_taken_apart_from_inside(tmp_path, how):
+    """A refusal ends the worker (no exception, and no frame of the hook, reaches student code);
+    the hook keeps its settings in its closure and refuses the object lists of gc."""
+    solution = str(SOLUTIONS / "ecglab" / "preprocess.py")
+    result = attacked(tmp_path, "1.2", f"""
+SOLUTION = {solution!r}
+def normalize_from_disk(x):
+    namespace = {{}}
+    exec(open(SOLUTION).read(), namespace)
+    return namespace["normalize"](x)
+def normalize(x):{ATTACKS_ON_THE_GUARD[how]}
+""")
+    assert result.points == 0 and result.status == "refused", result.message
+
+
+def test_a_folder_descriptor_cannot_route_around_the_paths(tmp_path):
+    relative = ".." + str(SOLUTIONS / "ecglab" / "preprocess.py")
+    result = attacked(tmp_path, "1.2", f"""
+import os
+def normalize(x):
+    usr = os.open("/usr", os.O_RDONLY)          # a folder: refused before it can be a dir_fd
+    fd = os.open({relative!r}, os.O_RDONLY, dir_fd=usr)
+    namespace = {{}}
+    exec(os.read(fd, 1 << 20).decode(), namespace)
+    return namespace["normalize"](x)
+""")
+    assert result.points == 0 and result.status == "refused" and "folder" in result.message
+
+
+def test_a_stand_in_never_calls_the_exercise_under_test(tmp_path):
+    # the reference extract_beats normalises: offered to 1.2, it would compute normalize
+    result = attacked(tmp_path, "1.2", """
+def normalize(x):
+    x = np.asarray(x)
+    if x.ndim == 1:
+        return extract_beats(x, np.array([0]), period=len(x), length=len(x), factor=1.0)[0]
+    return np.stack([normalize(r) for r in x])
+""")
+    assert result.points == 0, result.message
+
+
+def test_forged_probe_results_do_not_pass_value_cases(tmp_path):
+    impl = make_impl(tmp_path, """
+import sys as _sys
+_main = _sys.modules["__main__"]
+_load = getattr(_main, "load_probes", None)
+if _load is not None:
+    def _forged(source):
+        probes = _load(source)
+        probes.gradients = lambda *a, **k: {"problem": None, "without_gradient": [],
+                                            "input_gradient": None}
+        probes.forward_with = lambda *a, **k: {"problem": None, "output": None,
+                                               "forced_inputs": [], "input_changed": False}
+        return probes
+    _main.load_probes = _forged
+""", solved=(), module="models")
+    result = grade_exercise(COURSE.exercise("2.2"), impl)
+    passed = {c.name for c in result.cases if c.passed}
+    assert not any(word in name for name in passed for word in ("values", "gradients", "negative"))
 
 
 # --- (c) a module that is a link to the reference -------------------------------------------------------
@@ -200,16 +291,45 @@ def normalize(x):
     assert result.status == "failed" and "shape (6000000,)" in result.message
 
 
+def test_a_deeply_nested_result_leaves_the_report_whole(tmp_path):
+    impl = blank_plus(tmp_path, """
+import sys as _sys
+_main = _sys.modules["__main__"]
+_main.encode = lambda value, depth=0: [_main.encode(v) for v in value] if isinstance(value, list) else value
+def find_r_peaks(window, threshold=0.9):
+    deep = []
+    for _ in range(600):
+        deep = [deep]
+    return deep
+""")
+    report = grade(impl, lesson=1)
+    by_id = {e.id: e for e in report.exercises}
+    assert by_id["1.4"].points == 0 and by_id["1.4"].status == "protocol", by_id["1.4"].message
+    assert len(report.to_json()["exercises"]) == len(report.exercises)
+
+
+def test_the_reference_server_has_a_memory_limit():
+    def serve(target, args, kwargs):
+        return bytearray(64 * 2**30)          # 64 GB
+
+    server = ReferenceServer(serve, memory_mb=512)
+    try:
+        got = server.value("x", [], {}, time.monotonic() + 30)
+    finally:
+        server.close()
+    assert got.type == "MemoryError"
+
+
 # --- a stall in a reference helper ------------------------------------------------------------------
 
 def test_a_reference_call_is_bounded_by_the_exercise_s_time(tmp_path):
-    # extract_beats is a stand-in that 1.7 may use: fed ten million peaks, the reference would
-    # loop for minutes; the exercise times out on time, and the grader goes on
+    # extract_beats is a stand-in that 1.7 may use: fed ten million peaks, the reference loops
+    # for minutes; the exercise times out on time, and the grader goes on
     started = time.monotonic()
     result = attacked(tmp_path, "1.7", '''
 def beats_from_signal(signal, fs=125, threshold=0.9):
     import numpy as np
-    return extract_beats(np.zeros(1250), np.zeros(10_000_000, dtype=np.int64), 100.0)
+    return extract_beats(np.zeros(1250), np.zeros(10_000_000, dtype=np.int64), 100.0, length=1)
 ''', timeout_seconds=4)
     assert result.status == "timeout", result.message
     assert time.monotonic() - started < 20

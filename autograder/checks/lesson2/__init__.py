@@ -7,11 +7,13 @@ reports data — parameter counts, the layers in the order ``forward`` uses them
 outputs with weights the grader made from the reference, whether gradients reach every
 parameter — and the grader compares that with the same probe run on the reference.
 
-``KachueeNet`` is built from the student's own ``ResidualBlock`` (a class cannot be replaced by a
-stand-in that runs in the grader). So that a mistake in the block costs only 2.2, the value cases
-of 2.3 *force* every ``ResidualBlock`` to give the reference block's output for its input
-position, and check instead that each block receives the input it should: 2.3 grades the wiring
-(stem, blocks in order, flatten, dense layers), 2.2 the block.
+``KachueeNet`` is built from ``ResidualBlock``, another exercise, and a class cannot be served by
+the grader as a function can. So that a mistake in the block costs only 2.2, every probe of 2.3
+builds the student's network with a *stand-in* for ``ResidualBlock`` made from data alone
+(``probes.stand_in_class``): it has the reference block's parameter shapes and, in the value
+cases, gives the reference block's output for its place, while the check makes sure that each
+block receives the input it should. So 2.3 grades the network's own code (stem, five blocks in
+order, flatten, dense layers), 2.2 the block.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def conv_output_length_cases(ctx: Context) -> list[Case]:
         if n + 2 * p - d * (k - 1) - 1 >= 0:
             many.append(call(n, k, stride=s, padding=p, dilation=d))
     return [
+        Case("an int, from floor division",
+             [call(187, 5, stride=2), call(100, 3, stride=3)], exact,
+             hint="// is floor division and gives an int; / gives a float (92.0, not 92)"),
         Case("'same' padding keeps the length",
              [call(187, 5, padding=2), call(187, 7, padding=3), call(93, 3, padding=1)], exact,
              hint="padding adds that many samples at each end: length + 2 * padding in all"),
@@ -83,7 +88,8 @@ def residual_block_cases(ctx: Context) -> list[Case]:
         Case("two convolutions, in the order forward uses them",
              [probe("layer_shapes", (32, 5), input_shape=(2, 32, BEAT)),
               probe("layer_shapes", (16, 3), input_shape=(2, 16, 40))], same_layers(),
-             hint="conv1 then conv2, both channels -> channels"),
+             hint="conv1 then conv2, both channels -> channels, with padding=kernel_size // 2 "
+                  "so that they keep the length for any kernel size (y + x needs equal lengths)"),
         Case("output shape (N, C, L) -> (N, C, (L - 5) // 2 + 1)",
              [probe("output_shapes", (32, 5), input_shapes=[(4, 32, BEAT), (1, 32, 92), (2, 32, 9)]),
               probe("output_shapes", (16, 3), input_shapes=[(3, 16, 50)])], same_shapes(),
@@ -97,69 +103,85 @@ def residual_block_cases(ctx: Context) -> list[Case]:
              [probe("forward_with", (8, 3), layers=w8, x=-np.abs(_x(rng, 2, 8, 30)) - 1.0)], forward,
              hint="torch.relu(y + x), not torch.relu(y) + x: the skip connection is added first"),
         Case("gradients reach both convolutions and the input",
-             [probe("gradients", (8, 3), x=_x(rng, 2, 8, 30))], reaches_all_parameters()),
+             [probe("gradients", (8, 3), x=_x(rng, 2, 8, 30), layers=w8)], reaches_all_parameters(),
+             hint="every layer's output must depend on its input: no .detach(), no numpy in forward"),
     ]
 
 
-def _network_cases(ctx: Context, name: str, total: int, force: bool) -> list[Case]:
-    """The cases KachueeNet and SimpleCNN share: counts, layers, shapes, values, parts, gradients."""
+def _network_cases(ctx: Context, name: str, total: int, blocks: bool) -> list[Case]:
+    """The cases KachueeNet and SimpleCNN share: counts, layers, shapes, values, parts, gradients.
+
+    With ``blocks`` the network is built of ``ResidualBlock``s, and every probe builds it with a
+    stand-in for that class (``probes.stand_in_class``): the reference block's parameter shapes,
+    and in the value cases the reference block's output for its place. So 2.3 grades the
+    student's network on its own code, whatever the state of their ResidualBlock.
+    """
     rng = ctx.rng
     net = ctx.reference(f"models.{name}")
     w5 = probes.weights(net, (5,))
     w2 = probes.weights(net, (2,))
     label, beats = ecg.beats(ctx.data_dir)
     x = _x(rng, 6, 1, BEAT)
+    block = ctx.reference("models.ResidualBlock")
+    shapes = probes.layer_shapes(block, (32, 5), input_shape=(2, 32, BEAT))
 
-    def forced(layers, x, args=(5,)):
-        if not force:
+    def stand_in(layers=None, x=None, args=(5,)):
+        if not blocks:
             return None
-        return {"class": "ResidualBlock",
-                "outputs": probes.capture(net, args, layers=layers, x=x, class_name="ResidualBlock")}
+        outputs = None if layers is None else probes.capture(net, args, layers=layers, x=x,
+                                                             class_name="ResidualBlock")
+        return {"class": "ResidualBlock", "layers": shapes, "pool": [5, 2], "outputs": outputs}
 
     forward = same_forward(what="logits")
-    blocks = (" (every ResidualBlock gives the reference block's output here, so this grades how "
-              "the network wires them; the block itself is exercise 2.2)") if force else ""
     return [
         Case(f"{total:,} parameters for 5 classes",
-             [probe("parameter_count", (5,)), probe("parameter_count")], same_value(),
-             hint=f"see the docstring for every layer; {name}(n_classes=5) is the default"),
+             [probe("parameter_count", (5,), stand_in=stand_in()),
+              probe("parameter_count", stand_in=stand_in())], same_value(),
+             hint=f"see the docstring for every layer; {name}(n_classes=5) is the default"
+                  + ("; five separate ResidualBlock(32, 5) objects, not [block] * 5 (which is one "
+                     "block, with one set of weights, used five times)" if blocks else "")),
         Case("other numbers of classes",
-             [probe("parameter_count", (2,)), probe("parameter_count", kwargs={"n_classes": 3})],
+             [probe("parameter_count", (2,), stand_in=stand_in()),
+              probe("parameter_count", kwargs={"n_classes": 3}, stand_in=stand_in())],
              same_value(), hint="only the last Linear depends on n_classes: Linear(32, n_classes)"),
         Case("the layers, in the order forward uses them",
-             [probe("layer_shapes", (5,))], same_layers()),
+             [probe("layer_shapes", (5,), stand_in=stand_in())], same_layers()),
         Case("input (N, 187) or (N, 1, 187), logits (N, n_classes)",
-             [probe("output_shapes", (5,), input_shapes=[(4, BEAT), (4, 1, BEAT), (1, BEAT)]),
-              probe("output_shapes", (2,), input_shapes=[(3, BEAT)])], same_shapes(),
+             [probe("output_shapes", (5,), input_shapes=[(4, BEAT), (4, 1, BEAT), (1, BEAT)],
+                    stand_in=stand_in()),
+              probe("output_shapes", (2,), input_shapes=[(3, BEAT)], stand_in=stand_in())],
+             same_shapes(),
              hint="a 2-D input gets its channel axis first (x.unsqueeze(1)); flatten the features "
                   "to (N, channels * length) before the first Linear"),
-        Case("logits with the reference's weights" + blocks,
-             [probe("forward_with", (5,), layers=w5, x=x, force=forced(w5, x))], forward,
-             hint="features, then flatten(1), then classifier; no softmax at the end (the "
-                  "loss takes logits)"),
+        Case("logits with the reference's weights",
+             [probe("forward_with", (5,), layers=w5, x=x, stand_in=stand_in(w5, x))], forward,
+             hint=("features, then flatten(1), then classifier: a ReLU after every convolution "
+                   "and between the dense layers, no softmax at the end (the loss takes logits)")),
         Case(f"ECG beats as (N, 187): {label}",
-             [probe("forward_with", (5,), layers=w5, x=beats, force=forced(w5, beats[:, None]))],
-             forward),
+             [probe("forward_with", (5,), layers=w5, x=beats,
+                    stand_in=stand_in(w5, beats[:, None]))], forward),
         Case("two classes (lesson 4's MI task)",
-             [probe("forward_with", (2,), layers=w2, x=x[:3], force=forced(w2, x[:3], (2,)))],
+             [probe("forward_with", (2,), layers=w2, x=x[:3], stand_in=stand_in(w2, x[:3], (2,)))],
              forward),
         Case("classifier(features(x).flatten(1)) gives the logits, as lessons 3-5 use the model",
-             [probe("through_parts", (5,), layers=w5, x=x, force=forced(w5, x))], forward,
+             [probe("through_parts", (5,), layers=w5, x=x, stand_in=stand_in(w5, x))], forward,
              hint="keep the convolutional part in self.features and the dense part in "
                   "self.classifier, and make forward use exactly those two"),
         Case("gradients reach every layer and the input",
-             [probe("gradients", (5,), x=x[:2])], reaches_all_parameters()),
+             [probe("gradients", (5,), x=x[:2], layers=w5, stand_in=stand_in())],
+             reaches_all_parameters(),
+             hint="every layer's output must depend on its input: no .detach(), no numpy in forward"),
     ]
 
 
 @check("2.3")
 def kachuee_net_cases(ctx: Context) -> list[Case]:
-    return _network_cases(ctx, "KachueeNet", 55_013, force=True)
+    return _network_cases(ctx, "KachueeNet", 55_013, blocks=True)
 
 
 @check("2.4")
 def simple_cnn_cases(ctx: Context) -> list[Case]:
-    return _network_cases(ctx, "SimpleCNN", 126_117, force=False)
+    return _network_cases(ctx, "SimpleCNN", 126_117, blocks=False)
 
 
 @check("2.5")
