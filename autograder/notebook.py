@@ -130,19 +130,27 @@ class _Exercises:
     def _explained(self, name: str, yours, reference):
         """Your function; when it raises, the lesson says so and goes on with the reference."""
 
+        told = self._told
+
         @functools.wraps(yours)
         def run(*args, **kwargs):
             try:
                 return yours(*args, **kwargs)
             except Exception as exc:
-                print(f"✗ your {name} raised {type(exc).__name__}: {exc}")
+                # each failure is told once: a cell that calls the function 16 times says it once
+                problem = (name, type(exc).__name__, str(exc))
+                first = problem not in told
+                told.add(problem)
+                if first:
+                    print(f"✗ your {name} raised {type(exc).__name__}: {exc}")
             try:
                 result = reference(*args, **kwargs)
             except Exception:
                 print(f"  The reference {name} fails on this input too: the input is the problem. "
                       f"It comes from an earlier step of your pipeline; see the checks above.")
                 raise
-            print(f"  This cell goes on with the reference {name}; fix yours and run it again.")
+            if first:
+                print(f"  This cell goes on with the reference {name}; fix yours and run it again.")
             return result
 
         return run

@@ -1,6 +1,6 @@
 # Exercise module of lesson 2: write your code where it says YOUR CODE HERE.
 # Made from solutions/ecglab/models.py by `python -m autograder generate`, which
-# never replaces a copy you have edited. (fingerprint ce285df445ac)
+# never replaces a copy you have edited. (fingerprint bfe75949b752)
 """Lesson 2 — building the CNN: 1-D convolutions, residual blocks and two heartbeat classifiers.
 
 A beat is 187 samples of one ECG lead; a network sees it as a tensor of shape ``(N, 1, 187)``
@@ -131,7 +131,7 @@ class KachueeNet(nn.Module):
     >>> net = KachueeNet(n_classes=5)
     >>> net(torch.zeros(4, 187)).shape
     torch.Size([4, 5])
-    >>> sum(p.numel() for p in net.parameters())
+    >>> count_parameters(net)          # exercise 2.5
     55013
 
     HINT: ``nn.Sequential(*[ResidualBlock(32, 5) for _ in range(5)])`` makes five *different*
@@ -175,7 +175,7 @@ class SimpleCNN(nn.Module):
     >>> net = SimpleCNN(n_classes=5)
     >>> net(torch.zeros(4, 1, 187)).shape
     torch.Size([4, 5])
-    >>> sum(p.numel() for p in net.parameters())
+    >>> count_parameters(net)          # exercise 2.5
     126117
 
     HINT: ``conv_output_length`` (exercise 2.1) tells you each length: a conv with "same"

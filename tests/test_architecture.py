@@ -1,6 +1,7 @@
 """The ready-made architecture tools of lesson 2 (``ecglab.architecture``) and its figures
 (``ecglab.plots``): traces of the reference networks, hooks that never stay behind, parameter
-tables that add up, figures that come back as Figures and leave nothing open.
+tables that add up, figures that come back as Figures and leave nothing open. And the lesson
+itself with a student's broken classes: it says so, goes on with the reference, gets to the end.
 """
 
 from __future__ import annotations
@@ -348,3 +349,52 @@ def test_importing_ecglab_does_not_import_torch():
             "assert 'torch' not in sys.modules, 'torch imported'; "
             "from ecglab import architecture; assert 'torch' in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), check=True)
+
+
+# --- the lesson with broken student classes ---------------------------------------------------------
+
+BROKEN = {  # what a student might write: (the reference's line, the student's)
+    "        self.pool = nn.MaxPool1d(5, stride=2)": "        self.pool = nn.MaxPool1d(5)",
+    "            nn.Linear(704, 128), nn.ReLU(),": "            nn.Linear(704), nn.ReLU(),",
+    "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)":
+        "    return sum(p.numel() for p in model.parameters())",
+}
+
+
+@pytest.mark.slow
+def test_lesson_goes_on_with_the_reference_where_a_class_is_broken(tmp_path, monkeypatch):
+    """A written but broken ResidualBlock (MaxPool1d(5) without stride: KachueeNet's forward then
+    raises), a SimpleCNN whose __init__ raises and a count_parameters that ignores trainable_only:
+    every demonstration cell says what is wrong in one line, and "Run All" gets to the end."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.course import load_course
+    from autograder.generate import render_package, write_tree
+    from autograder.nbgrader_course import lesson_notebook
+
+    files = render_package(solved_lessons=frozenset({1, 2}))
+    for reference, student in BROKEN.items():
+        assert files["models.py"].count(reference) == 1, reference
+        files["models.py"] = files["models.py"].replace(reference, student)
+    write_tree(files, tmp_path / "student" / "ecglab")
+    course = load_course()
+    nb = lesson_notebook(course.lesson(2), course)
+    monkeypatch.setenv("ECGLAB_IMPL", str(tmp_path / "student"))
+    monkeypatch.setenv("ECGLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    NotebookClient(nb, timeout=600, kernel_name=course.kernel_name,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()   # raises if a cell does
+    out = "\n".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                    for o in cell.outputs if o.output_type == "stream")
+    assert "yours gives shape (8, 32, 37)" in out                   # the residual block demo
+    assert "look at the order of the addition" in out
+    assert ("✗ your KachueeNet raised RuntimeError on an input of shape (5, 187)" in out
+            and "this cell goes on with the reference KachueeNet" in out)
+    assert "✗ your SimpleCNN raised TypeError" in out
+    assert "the reference SimpleCNN: 126,117 parameters" in out
+    assert "✗ they differ: count_parameters(model, trainable_only=True)" in out
+    assert "(the classifier's)" in out and "✓ they agree" not in out
+    assert "✓ nn.Conv1d: your conv_output_length agrees" in out
+    assert "18 × 256 = 4,608 numbers" in out

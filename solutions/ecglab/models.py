@@ -139,7 +139,7 @@ class KachueeNet(nn.Module):
     >>> net = KachueeNet(n_classes=5)
     >>> net(torch.zeros(4, 187)).shape
     torch.Size([4, 5])
-    >>> sum(p.numel() for p in net.parameters())
+    >>> count_parameters(net)          # exercise 2.5
     55013
 
     HINT: ``nn.Sequential(*[ResidualBlock(32, 5) for _ in range(5)])`` makes five *different*
@@ -195,7 +195,7 @@ class SimpleCNN(nn.Module):
     >>> net = SimpleCNN(n_classes=5)
     >>> net(torch.zeros(4, 1, 187)).shape
     torch.Size([4, 5])
-    >>> sum(p.numel() for p in net.parameters())
+    >>> count_parameters(net)          # exercise 2.5
     126117
 
     HINT: ``conv_output_length`` (exercise 2.1) tells you each length: a conv with "same"

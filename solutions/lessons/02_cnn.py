@@ -32,10 +32,13 @@
 # **How this lesson works.** You write the functions and classes in `ecglab/models.py` (open it
 # next to this notebook: each docstring is its exercise sheet — what to do, the approach, an
 # example, a hint). After each exercise, a **check cell** grades your code against the reference on
-# many inputs, prints ✓/✗ per case and explains the first failure. The same checks grade you at the
-# end (`python -m autograder check --lesson 2`, or nbgrader). Where a function or class is not
-# written yet, the demonstration cells use the reference one and say so, so you can read the whole
-# lesson first.
+# many inputs, prints ✓/✗ per case and explains the first failure. A check cell also returns the
+# points the exercise earned, between 0 and its points in `course.yml`: that number is how nbgrader
+# reads the cell's grade, and some notebook front ends print it under the cell (`Out: 0.86`). The
+# same checks grade you at the end (`python -m autograder check --lesson 2`, or nbgrader). Where a
+# function or class is not written yet, the demonstration cells use the reference one and say so,
+# so you can read the whole lesson first; where yours is written but raises, they say that in one
+# line and go on with the reference, so that "Run All" gets to the end.
 
 # %%
 import numpy as np
@@ -45,7 +48,7 @@ from torch import nn
 
 from ecglab import architecture, data, plots
 from ecglab.plots import count   # count(1, "beat") is "1 beat", count(2, "beat") "2 beats"
-from autograder.notebook import exercises
+from autograder.notebook import exercises, grading_mode, reference_module
 
 models = exercises("models")   # your functions and classes from ecglab/models.py (see the set-up cell)
 BEAT = 187                     # samples per beat, the input length of both networks
@@ -58,6 +61,59 @@ def synthetic_label(thing) -> str:
     the generator, not patients, and must never be quoted as if they did.
     """
     return " (synthetic ECG)" if thing.source == "synthetic" else ""
+
+
+def whose(thing) -> str:
+    """"your" for a function, class or network from your ecglab/models.py, "the reference" for
+    the reference's, which `models` gives where yours is not written yet."""
+    owner = type(thing) if isinstance(thing, nn.Module) else thing
+    return "your" if getattr(owner, "__module__", None) == "ecglab.models" else "the reference"
+
+
+def not_yours(function) -> str:
+    """What to add after the name of a `models` function where it is the reference's, else ""."""
+    return "" if whose(function) == "your" else " (the reference's: yours is not written yet)"
+
+
+def build(name: str, *args, inputs=(), parts=(), hint: str = "", **kwargs) -> nn.Module:
+    """``models.<name>(*args, **kwargs)``: your block or network, or the reference's if yours fails.
+
+    Yours fails when building it raises, when one of ``inputs`` sent through it raises, or when
+    it lacks one of the modules ``parts`` that the lesson uses. The cell then says so in one line
+    (and ``hint``) and goes on with the reference class, with the random weights yours would have
+    had; your check cell says what to fix. While nbgrader grades, or without the reference at
+    hand, the error is raised as it is.
+    """
+    cls = getattr(models, name)     # the reference (with a notice) where yours is not written yet
+    state, problem, where = torch.get_rng_state(), "", ""
+    try:
+        module = cls(*args, **kwargs)
+        for x in inputs:
+            where = f" on an input of shape {tuple(x.shape)}"
+            with torch.no_grad():
+                module(x)
+        where = ""
+        missing = [p for p in parts if not isinstance(getattr(module, p, None), nn.Module)]
+        if not missing:
+            return module
+        problem = f"has no {missing[0]!r} (lessons 2-5 use a network's {' and '.join(parts)})"
+        raise AttributeError(f"{name} {problem}")
+    except Exception as exc:
+        reference = None if grading_mode() else reference_module("models")
+        if reference is None or whose(cls) != "your":
+            raise
+        message = (str(exc) or "-").splitlines()[0][:160]
+        problem = problem or f"raised {type(exc).__name__}{where}: {message}"
+    print(f"✗ your {name} {problem}; this cell goes on with the reference {name} — fix yours and "
+          f"run it again" + (f"\n  {hint}" if hint else ""))
+    torch.set_rng_state(state)
+    return getattr(reference, name)(*args, **kwargs)
+
+
+def parameter_total(model: nn.Module) -> int:
+    """All the parameters of ``model``, from the ready-made ``architecture.parameter_table``
+    (exercise 2.5 is to write your own count)."""
+    return sum(row["parameters"] for row in architecture.parameter_table(model))
 
 # %% [markdown]
 # ## The data: one beat of each class
@@ -154,9 +210,10 @@ check("2.1")
 # ### Lengths through the two networks
 #
 # Both networks of this lesson, layer by layer, with their settings; the lengths come from *your*
-# `conv_output_length`. Kachuee's network keeps the length through its convolutions and halves it
-# in each residual block's max-pooling, 187 → 92 → 44 → 20 → 8 → 2; the plain network halves it
-# with `MaxPool1d(2)` after each of its four convolutions.
+# `conv_output_length` (the reference's while yours is not written yet). Kachuee's network keeps
+# the length through its convolutions and halves it in each residual block's max-pooling,
+# 187 → 92 → 44 → 20 → 8 → 2; the plain network halves it with `MaxPool1d(2)` after each of its
+# four convolutions.
 
 # %%
 def same(c_in: int, c_out: int, k: int) -> nn.Conv1d:
@@ -179,7 +236,7 @@ for name, layers in [("KachueeNet", kachuee_layers), ("SimpleCNN", simple_layers
     rows = architecture.lengths_through(layers, BEAT, models.conv_output_length)
     chain = " → ".join(str(n) for n in [BEAT] + [r["length_out"] for r in rows
                                                  if r["length_out"] != r["length_in"]])
-    print(f"{name}, lengths from your conv_output_length: {chain}")
+    print(f"{name}, lengths from conv_output_length{not_yours(models.conv_output_length)}: {chain}")
     print(architecture.format_table(rows, COLUMNS, HEADERS), end="\n\n")
 
 # %% [markdown]
@@ -192,9 +249,10 @@ for name, layers in [("KachueeNet", kachuee_layers), ("SimpleCNN", simple_layers
 # most half its size), the shape is skipped.
 
 # %%
-yours = getattr(models.conv_output_length, "__wrapped__", models.conv_output_length)
-# (your function itself: the lesson's safety net, which goes on with the reference when yours
-# raises, would hide a mistake from this comparison)
+length_fn = getattr(models.conv_output_length, "__wrapped__", models.conv_output_length)
+# (your function itself, where it is written: the lesson's safety net, which goes on with the
+# reference when yours raises, would hide a mistake from this comparison)
+who = whose(length_fn)
 rng = np.random.default_rng(0)
 results = {"Conv1d": [0, 0], "MaxPool1d": [0, 0]}   # [agree, compared]
 first_miss = None
@@ -212,7 +270,7 @@ for trial in range(1200):
     except RuntimeError:
         expected = "ValueError"                       # the kernel does not fit
     try:
-        got = yours(L, k, stride=s, padding=p, dilation=d)
+        got = length_fn(L, k, stride=s, padding=p, dilation=d)
     except ValueError:
         got = "ValueError"
     except Exception as exc:
@@ -223,11 +281,14 @@ for trial in range(1200):
         settings = {"length": L, "kernel_size": k, "stride": s, "padding": p, "dilation": d}
         first_miss = (kind, settings, expected, got)
 for kind, (agree, compared) in results.items():
-    print(f"{'✓' if agree == compared else '✗'} nn.{kind}: your conv_output_length agrees on "
+    print(f"{'✓' if agree == compared else '✗'} nn.{kind}: {who} conv_output_length agrees on "
           f"{agree:,} of {count(compared, 'shape')}")
 if first_miss:
     kind, settings, expected, got = first_miss
     print(f"  first difference: {settings}: nn.{kind} gives {expected}, yours {got}")
+if who != "your":
+    print("ℹ that was the reference's: yours is not written yet. Write conv_output_length in "
+          "ecglab/models.py and run this cell again to compare yours.")
 
 # %% [markdown]
 # ## Exercise 2.2 — `ResidualBlock`: two convolutions and a skip connection
@@ -263,23 +324,29 @@ if first_miss:
 check("2.2")
 
 # %%
-block = models.ResidualBlock(channels=32, kernel_size=5)
 x = torch.randn(8, 32, BEAT)            # 8 random inputs with 32 channels of 187 samples
+ORDER = ("look at the order of the addition, the ReLU and the pooling in your forward, and at the "
+         "pooling's settings: relu(x + F(x)), then MaxPool1d(5, stride=2)")
+block = build("ResidualBlock", channels=32, kernel_size=5, inputs=[x], hint=ORDER)
 with torch.no_grad():
     y = block(x)
-print(f"input {tuple(x.shape)} -> output {tuple(y.shape)}; "
-      f"{sum(p.numel() for p in block.parameters()):,} parameters")
+print(f"{whose(block)} ResidualBlock: input {tuple(x.shape)} -> output {tuple(y.shape)}; "
+      f"{parameter_total(block):,} parameters")
 
 # With every weight and bias at zero, F(x) = 0: a residual block then passes its input on
 # (the ReLU and the max-pool of it), where a block without the skip would give zeros.
-zeroed = models.ResidualBlock(channels=32, kernel_size=5)
+zeroed = type(block)(channels=32, kernel_size=5)
 with torch.no_grad():
     for p in zeroed.parameters():
         p.zero_()
-    passed = torch.allclose(zeroed(x), nn.functional.max_pool1d(torch.relu(x), 5, stride=2))
-print("✓ with all its weights at zero, the block passes its input on: relu, then max-pool" if passed
-      else "✗ with all its weights at zero, the block should give max-pool(relu(x)): look at the "
-           "order of the addition, the ReLU and the pooling in your forward")
+    got, expected = zeroed(x), nn.functional.max_pool1d(torch.relu(x), 5, stride=2)
+if got.shape == expected.shape and torch.allclose(got, expected):
+    print(f"✓ with all its weights at zero, {whose(block)} block passes its input on: relu, then "
+          f"max-pool")
+else:
+    yours = "other values" if got.shape == expected.shape else f"shape {tuple(got.shape)}"
+    print(f"✗ with all its weights at zero, the block should give max-pool(relu(x)), of shape "
+          f"{tuple(expected.shape)}; yours gives {yours}: {ORDER}")
 
 # %% [markdown]
 # ### Measured: the gradient at the first layer, with and without skips
@@ -355,13 +422,17 @@ print(f"at {depths[-1]} layers the first layer gets {plain[-1]:.1e} of the last 
 check("2.3")
 
 # %%
+X = torch.tensor(sample.X[examples], dtype=torch.float32)     # one beat of each class: (5, 187)
+NETWORK = {"inputs": [X, X.unsqueeze(1), X[:1].unsqueeze(1)],  # the shapes this lesson sends in
+           "parts": ("features", "classifier")}
 torch.manual_seed(0)                    # the same random weights every time the cell runs
-net = models.KachueeNet(n_classes=5)
+net = build("KachueeNet", n_classes=5, **NETWORK,
+            hint='(your KachueeNet is made of your ResidualBlock: if check("2.2") fails, start '
+                 'there)')
 print(net)
-print(f"{sum(p.numel() for p in net.parameters()):,} parameters")
+print(f"{whose(net)} KachueeNet: {parameter_total(net):,} parameters")
 
 # %%
-X = torch.tensor(sample.X[examples], dtype=torch.float32)     # one beat of each class: (5, 187)
 with torch.no_grad():
     logits = net(X)
     same_either_way = torch.allclose(logits, net(X.unsqueeze(1)))   # (5, 1, 187) in
@@ -392,24 +463,43 @@ print(architecture.format_table(
 # layers against 14, and most of them sit in one layer: the first dense layer has
 # 704 × 128 + 128 = 90,240. A first dense layer holds (channels × length after the last pooling)
 # × its width of weights, and that is where plain CNNs grow. The original project's version of
-# this network (batch normalisation, 32 → 64 → 128 → 256 channels, 18 × 256 = 4,608 numbers
-# flattened into dense layers of 1,024, 256 and 32 units) has 5,125,125 parameters, 4,719,616 of
-# them in its first dense layer. Ours, which pools more and starts its dense part narrower, has
-# about 2.5 % of that.
+# this network has batch normalisation, 32 → 64 → 128 → 256 channels and convolutions without
+# padding (kernels 5, 5, 3, 3), so each one shortens the beat by its kernel size − 1, and it pools
+# twice, with windows of 3 that move 3 samples: 187 → 183 → 179, max-pool → 59, → 57 → 55,
+# average-pool → 18 samples (the cell after the check computes these with your
+# `conv_output_length`). It flattens 18 × 256 = 4,608 numbers into dense layers of 1,024, 256 and
+# 32 units and has 5,125,125 parameters, 4,608 × 1,024 + 1,024 = 4,719,616 of them in its first
+# dense layer. Ours, which pools more and starts its dense part narrower, has about 2.5 % of that.
 
 # %%
 check("2.4")
 
 # %%
 torch.manual_seed(0)
-simple = models.SimpleCNN(n_classes=5)
+simple = build("SimpleCNN", n_classes=5, **NETWORK)
 print(simple)
-n_simple = sum(p.numel() for p in simple.parameters())
-ORIGINAL = 5_125_125   # parameters of the original project's 4-convolution, 4-dense network
 with torch.no_grad():
     print(f"beats {tuple(X.shape)} -> logits {tuple(simple(X).shape)}")
-print(f"SimpleCNN: {n_simple:,} parameters, {n_simple / ORIGINAL:.1%} of the original project's "
-      f"{ORIGINAL:,}; KachueeNet: {sum(p.numel() for p in net.parameters()):,}")
+
+# The original project's network (its dropout left out: it has no parameters)
+original_features = nn.Sequential(
+    nn.Conv1d(1, 32, 5), nn.BatchNorm1d(32), nn.ReLU(),
+    nn.Conv1d(32, 64, 5), nn.BatchNorm1d(64), nn.ReLU(), nn.MaxPool1d(3),
+    nn.Conv1d(64, 128, 3), nn.BatchNorm1d(128), nn.ReLU(),
+    nn.Conv1d(128, 256, 3), nn.BatchNorm1d(256), nn.ReLU(), nn.AvgPool1d(3))
+original = nn.Sequential(original_features, nn.Flatten(),
+                         nn.Linear(18 * 256, 1024), nn.ReLU(), nn.Linear(1024, 256), nn.ReLU(),
+                         nn.Linear(256, 32), nn.ReLU(), nn.Linear(32, 5))
+rows = architecture.lengths_through(original_features, BEAT, models.conv_output_length)
+lengths = [BEAT] + [row["length_out"] for row in rows if row["kernel_size"]]
+with torch.no_grad():
+    flat = original_features.eval()(torch.zeros(1, 1, BEAT)).shape[-1]   # PyTorch's length
+print(f"the original project's network: lengths {' → '.join(map(str, lengths))} from "
+      f"conv_output_length{not_yours(models.conv_output_length)}; PyTorch ends at {flat}, so "
+      f"{flat} × 256 = {flat * 256:,} numbers are flattened")
+n_simple, n_original = parameter_total(simple), parameter_total(original)
+print(f"{whose(simple)} SimpleCNN: {n_simple:,} parameters, {n_simple / n_original:.1%} of the "
+      f"original project's {n_original:,}; {whose(net)} KachueeNet: {parameter_total(net):,}")
 
 # %% [markdown]
 # ## One beat through every layer
@@ -429,7 +519,7 @@ print(f"SimpleCNN: {n_simple:,} parameters, {n_simple / ORIGINAL:.1%} of the ori
 
 # %%
 trace = architecture.shape_trace(net, beat)
-print(f"KachueeNet, one beat of class {sample.classes[present[0]]}:")
+print(f"{whose(net)} KachueeNet, one beat of class {sample.classes[present[0]]}:")
 print(architecture.format_table(trace, ["name", "type", "shape", "parameters"],
                                 ["layer", "type", "output shape", "parameters"]))
 fig = plots.shape_trace_figure(
@@ -442,7 +532,7 @@ plt.show()
 
 # %%
 simple_trace = architecture.shape_trace(simple, beat)
-print("SimpleCNN, the same beat:")
+print(f"{whose(simple)} SimpleCNN, the same beat:")
 print(architecture.format_table(simple_trace, ["name", "type", "shape", "parameters"],
                                 ["layer", "type", "output shape", "parameters"]))
 
@@ -469,8 +559,10 @@ check("2.5")
 # %%
 for name, model in [("KachueeNet", net), ("SimpleCNN", simple)]:
     table = architecture.parameter_table(model)
-    print(f"{name}: count_parameters gives {models.count_parameters(model):,}; the rows below sum "
-          f"to {sum(row['parameters'] for row in table):,}")
+    counted, total = models.count_parameters(model), sum(row["parameters"] for row in table)
+    print(f"{'✓' if counted == total else '✗'} {name}: count_parameters"
+          f"{not_yours(models.count_parameters)} gives {counted:,}; the rows below sum to "
+          f"{total:,}")
     print(architecture.format_table(table, ["name", "type", "weight", "bias", "parameters"],
                                     ["layer", "type", "weight shape", "bias shape", "parameters"]),
           end="\n\n")
@@ -487,11 +579,25 @@ plt.show()
 # do with a trained one: only the classifier would still learn.
 
 # %%
-frozen = models.KachueeNet(n_classes=5)
+frozen = build("KachueeNet", n_classes=5, **NETWORK)
 frozen.features.requires_grad_(False)
-print(f"all parameters: {models.count_parameters(frozen):,}; trainable: "
-      f"{models.count_parameters(frozen, trainable_only=True):,} (the classifier's)")
-print(architecture.format_table(architecture.parameter_table(frozen),
+table = architecture.parameter_table(frozen)
+total = sum(row["parameters"] for row in table)
+trainable = sum(row["trainable_parameters"] for row in table)
+counted = models.count_parameters(frozen), models.count_parameters(frozen, trainable_only=True)
+print(f"count_parameters{not_yours(models.count_parameters)} gives {counted[0]:,}, and "
+      f"{counted[1]:,} with trainable_only=True; the table below: {total:,} parameters, "
+      f"{trainable:,} of them trainable"
+      + (" (the classifier's)" if trainable == parameter_total(frozen.classifier) else ""))
+if counted == (total, trainable):
+    print(f"✓ they agree: only {trainable:,} of the {total:,} parameters would still learn")
+else:
+    wrong = ([f"count_parameters(model) should count every parameter ({total:,} here)"]
+             if counted[0] != total else [])
+    wrong += ([f"count_parameters(model, trainable_only=True) should count only those with "
+               f"requires_grad ({trainable:,} here)"] if counted[1] != trainable else [])
+    print(f"✗ they differ: {'; '.join(wrong)}")
+print(architecture.format_table(table,
                                 ["name", "type", "parameters", "trainable_parameters", "trainable"],
                                 ["layer", "type", "parameters", "trainable parameters", "trained"]))
 
