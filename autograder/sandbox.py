@@ -145,6 +145,7 @@ def run_exercise(impl_dir: str | Path, request: dict, serve_reference: Callable[
     )
     os.close(to_worker_r)
     os.close(from_worker_w)
+    os.set_blocking(to_worker_w, False)     # see _write_frame
     printed: list[bytes] = []
     drainer = threading.Thread(target=_drain, args=(proc.stdout, printed), daemon=True)
     drainer.start()
@@ -213,13 +214,20 @@ def _reference_files() -> set:
 
 def package_problem(package: Path) -> str:
     """Why the package cannot be graded as submitted, or "": every file in it must be the
-    student's own — not a link that leads out of the package, not the reference's file itself."""
+    student's own Python — not a link that leads out of the package, not the reference's file
+    itself, not a compiled extension module (which could do anything the worker's guard
+    cannot see)."""
+    import importlib.machinery
     package = package.resolve()
     reference = set() if _is_reference(package) else _reference_files()
+    compiled = tuple(importlib.machinery.EXTENSION_SUFFIXES) + (".so", ".pyd", ".dylib")
     for folder, dirs, files in os.walk(package):
         for name in dirs + files:
             path = Path(folder) / name
             shown = path.relative_to(package)
+            if name.endswith(compiled):
+                return (f"ecglab/{shown} is a compiled module; the grader grades Python source "
+                        f"only (remove it)")
             if path.is_symlink():
                 target = path.resolve()
                 if not target.is_relative_to(package):
@@ -236,6 +244,24 @@ def package_problem(package: Path) -> str:
 
 class _Ended(Exception):
     pass
+
+
+def _write_frame(fd: int, payload: bytes, deadline: float) -> None:
+    """Send one frame to the worker before ``deadline``: a worker that stops reading (its pipe
+    full) cannot block the grader."""
+    view = memoryview(len(payload).to_bytes(4, "big") + payload)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Ended("timeout")
+        _, ready, _ = select.select([], [fd], [], min(remaining, 0.5))
+        if not ready:
+            continue
+        try:
+            written = os.write(fd, view[: 1 << 16])
+        except BlockingIOError:
+            continue
+        view = view[written:]
 
 
 def _read_exactly(fd: int, n: int, deadline: float) -> bytes:
@@ -371,7 +397,7 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
             return WorkerOutcome("wrong-package", ecglab_file=outcome.ecglab_file,
                                  detail=f"imported ecglab from {outcome.ecglab_file}, "
                                         f"not from {package}")
-        wire.write_frame(fd_out, trusted_dumps(request))
+        _write_frame(fd_out, trusted_dumps(request), deadline)
         while True:
             message = _receive(fd_in, proc, deadline)
             op = message.get("op")
@@ -391,7 +417,7 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
                 logged[key] = logged.get(key, 0) + 1
                 if logged[key] <= REFERENCE_LOG:
                     outcome.reference_log.append((during, target, args, kwargs))
-                wire.write_frame(fd_out, server.call(target, args, kwargs, deadline))
+                _write_frame(fd_out, server.call(target, args, kwargs, deadline), deadline)
             elif op == "fatal":
                 return _fatal(outcome, message)
             elif op == "done":

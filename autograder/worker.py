@@ -324,77 +324,87 @@ def run(channel, request):
 
 # --- the guard -----------------------------------------------------------------------------------
 
+REFUSED_EVENTS = (
+    ("subprocess.Popen", "start a program"), ("os.system", "start a program"),
+    ("os.exec", "start a program"), ("os.posix_spawn", "start a program"),
+    ("os.spawn", "start a program"), ("os.fork", "fork"), ("os.forkpty", "fork"),
+    ("pty.spawn", "start a program"),
+    ("socket.connect", "use the network"), ("socket.bind", "use the network"),
+    ("socket.sendto", "use the network"), ("socket.sendmsg", "use the network"),
+    ("socket.getaddrinfo", "use the network"), ("urllib.Request", "use the network"),
+    ("ctypes.dlopen", "use ctypes"), ("ctypes.dlsym", "use ctypes"), ("ctypes.dlsym/handle", "use ctypes"),
+    ("ctypes.cdata", "use ctypes"), ("ctypes.cdata/buffer", "use ctypes"),
+    ("ctypes.string_at", "use ctypes"), ("ctypes.wstring_at", "use ctypes"),
+    ("ctypes.call_function", "use ctypes"), ("ctypes.PyObj_FromPtr", "use ctypes"),
+    ("ctypes.addressof", "use ctypes"), ("ctypes.get_errno", "use ctypes"),
+    ("ctypes.set_errno", "use ctypes"),
+    ("os.kill", "signal a process"), ("os.killpg", "signal a process"),
+    ("signal.pthread_kill", "signal a process"),
+    ("gc.get_objects", "list the interpreter's objects"),
+    ("gc.get_referrers", "list the interpreter's objects"),
+    ("gc.get_referents", "list the interpreter's objects"),
+    ("sys._current_frames", "look into other threads"),
+    ("sys.setprofile", "trace the interpreter"), ("sys.settrace", "trace the interpreter"),
+    ("os.fwalk", "walk folders by descriptor"),
+    ("sqlite3.connect", "open a database"), ("sqlite3.connect/handle", "open a database"),
+    ("sqlite3.enable_load_extension", "open a database"),
+    ("resource.setrlimit", "change its limits"), ("resource.prlimit", "change its limits"),
+    ("os.setuid", "change its user"), ("os.setgid", "change its user"),
+    ("mmap.__new__", "map memory to files"),
+)
+#: event -> which arguments are paths it writes
+WRITE_EVENTS = (
+    ("os.remove", (0,)), ("os.rmdir", (0,)), ("os.mkdir", (0,)), ("os.rename", (0, 1)),
+    ("os.link", (0, 1)), ("os.symlink", (1,)), ("os.truncate", (0,)), ("os.chmod", (0,)),
+    ("os.chown", (0,)), ("os.utime", (0,)), ("os.chflags", (0,)), ("os.lchmod", (0,)),
+    ("shutil.rmtree", (0,)), ("shutil.move", (0, 1)), ("shutil.copyfile", (1,)),
+    ("shutil.copytree", (1,)), ("shutil.copymode", (1,)), ("shutil.copystat", (1,)),
+    ("shutil.chown", (0,)), ("os.mkfifo", (0,)), ("os.mknod", (0,)),
+)
+READ_EVENTS = ("os.listdir", "os.scandir", "os.chdir")
+#: modules that reach files or memory without an audit event of their own
+REFUSED_IMPORTS = ("_posixsubprocess", "_ctypes", "readline", "_sqlite3", "_dbm", "_gdbm",
+                   "_posixshmem", "_tkinter", "_multiprocessing")
+
+
 def guard(read, write, deny, fd_out):
     """Install the audit hook: read only under ``read``, write only under ``write``, never
-    under ``deny``; refuse programs, the network, ctypes, signals to other processes and the
-    garbage collector's object lists.
+    under ``deny``; refuse programs, the network, ctypes, signals to other processes, the garbage
+    collector's object lists, tracing, and modules that reach files without an audit event.
 
-    A refusal is final: the hook sends the grader a ``fatal`` message of kind ``refused`` and
-    ends the process, so no exception (and no frame of the hook) ever reaches student code.
-    Everything the hook uses is captured here, in its closure, before any student code runs:
-    functions of ``os`` that student code might replace later are not looked up again, paths are
-    resolved by the hook's own ``realpath`` from ``lstat``/``readlink``, and a path object is
-    read only when it is a plain ``str``/``bytes`` or an unmodified ``pathlib`` path.
+    A refusal is final: the hook sends the grader a ``fatal`` message of kind ``refused`` and ends
+    the process at once. The hook never runs student code (it only looks at exact ``str``,
+    ``bytes`` and ``int`` values; any other object given as a path is refused), and it keeps
+    everything it uses in *default arguments* bound now, before any student code runs: built-in
+    functions, immutable tuples and frozensets, and helper functions whose code and defaults
+    cannot be replaced (setting ``__code__``/``__defaults__`` is refused). So student code that
+    reaches the hook's frame (a signal handler, a ``RecursionError``'s traceback) can read it but
+    cannot change what the hook decides. (This is Python's audit-hook layer: it stops what Python
+    code can do, not code that corrupts the interpreter's memory — an OS sandbox does that.)
     """
-    import pathlib
     from json.encoder import encode_basestring_ascii as quote
 
-    lstat, stat_, readlink, getcwd, getpid = os.lstat, os.stat, os.readlink, os.getcwd, os.getpid
-    write_fd, exit_now = os.write, os._exit
-    str_add, bytes_add, bytes_decode, tuple_get = str.__add__, bytes.__add__, bytes.decode, tuple.__getitem__
-    path_types = (pathlib.PosixPath, pathlib.PurePosixPath)
-    path_fspath, path_str = pathlib.PurePath.__fspath__, pathlib.PurePath.__str__
-    own = str(getpid())
-    writing_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-    directory_flags = os.O_DIRECTORY | getattr(os, "O_PATH", 0)
-    refused_events = {
-        "subprocess.Popen": "start a program", "os.system": "start a program",
-        "os.exec": "start a program", "os.posix_spawn": "start a program",
-        "os.spawn": "start a program", "os.fork": "fork", "os.forkpty": "fork",
-        "pty.spawn": "start a program",
-        "socket.connect": "use the network", "socket.bind": "use the network",
-        "socket.sendto": "use the network", "socket.sendmsg": "use the network",
-        "socket.getaddrinfo": "use the network", "urllib.Request": "use the network",
-        "ctypes.dlopen": "use ctypes", "ctypes.dlsym": "use ctypes", "ctypes.dlsym/handle": "use ctypes",
-        "ctypes.cdata": "use ctypes", "ctypes.cdata/buffer": "use ctypes",
-        "ctypes.string_at": "use ctypes", "ctypes.wstring_at": "use ctypes",
-        "ctypes.call_function": "use ctypes", "ctypes.PyObj_FromPtr": "use ctypes",
-        "ctypes.addressof": "use ctypes", "ctypes.get_errno": "use ctypes",
-        "ctypes.set_errno": "use ctypes", "ctypes.seh_exception": "use ctypes",
-        "os.kill": "signal a process", "os.killpg": "signal a process",
-        "signal.pthread_kill": "signal a process",
-        "gc.get_objects": "list the interpreter's objects",
-        "gc.get_referrers": "list the interpreter's objects",
-        "gc.get_referents": "list the interpreter's objects",
-        "sys._current_frames": "look into other threads",
-        "sys.setprofile": "trace the interpreter", "sys.settrace": "trace the interpreter",
-        "os.fwalk": "walk folders by descriptor",
-    }
-    write_events = {  # event -> which arguments are paths
-        "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1),
-        "os.link": (0, 1), "os.symlink": (1,), "os.truncate": (0,), "os.chmod": (0,),
-        "os.chown": (0,), "os.utime": (0,), "os.chflags": (0,), "os.lchmod": (0,),
-        "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,),
-        "shutil.copytree": (1,), "os.mkfifo": (0,), "os.mknod": (0,),
-    }
-    read_events = ("os.listdir", "os.scandir", "os.chdir")
-    refused_imports = ("_posixsubprocess", "_ctypes")
+    own = str(os.getpid())
 
-    def refuse(what):
-        message = f"the grader does not let graded code {what}"
+    def refuse(what, write_fd=os.write, exit_now=os._exit, fd=fd_out, quote=quote):
+        message = "the grader does not let graded code " + what
         payload = ('{"op": "fatal", "kind": "refused", "error": {"type": "PermissionError", '
                    '"message": ' + quote(message) + ', "where": "", "line": "", "traceback": ""}}')
         data = payload.encode()
         try:
-            write_fd(fd_out, len(data).to_bytes(4, "big") + data)
+            write_fd(fd, len(data).to_bytes(4, "big") + data)
         finally:
             exit_now(4)
 
-    def realpath(path):
-        """``path`` (a plain str) absolute, without ``.``, ``..`` or symbolic links."""
-        if not path.startswith("/"):
+    def realpath(path, lstat=os.lstat, readlink=os.readlink, getcwd=os.getcwd, tget=tuple.__getitem__,
+                 startswith=str.startswith, split=str.split, join=str.join, len=len):
+        """``path`` (an exact str) absolute, without ``.``, ``..`` or symbolic links."""
+        if not startswith(path, "/"):
             path = getcwd() + "/" + path
-        parts = [p for p in path.split("/") if p and p != "."]
+        parts = []
+        for p in split(path, "/"):
+            if p and p != ".":
+                parts.append(p)
         done, hops = [], 0
         while parts:
             part = parts.pop(0)
@@ -402,50 +412,49 @@ def guard(read, write, deny, fd_out):
                 if done:
                     done.pop()
                 continue
-            candidate = "/" + "/".join(done + [part])
+            candidate = "/" + join("/", done + [part])
             try:
-                is_link = (tuple_get(lstat(candidate), 0) & 0o170000) == 0o120000
+                is_link = (tget(lstat(candidate), 0) & 0o170000) == 0o120000
             except OSError:
                 is_link = False
             if is_link and hops < 40:
                 hops += 1
                 target = readlink(candidate)
-                if target.startswith("/"):
+                if startswith(target, "/"):
                     done = []
-                parts = [p for p in target.split("/") if p and p != "."] + parts
+                rest = []
+                for p in split(target, "/"):
+                    if p and p != ".":
+                        rest.append(p)
+                parts = rest + parts
             else:
                 done.append(part)
-        return "/" + "/".join(done)
+        return "/" + join("/", done)
 
-    def text_of(path, event):
+    def text_of(path, refuse=refuse, type=type, decode=bytes.decode):
         kind = type(path)
         if kind is str:
             return path
         if kind is bytes:
-            return bytes_decode(path, "utf-8", "surrogateescape")
-        if isinstance(path, str):       # a str subclass: its characters are what was opened
-            return str_add("", path)
-        if isinstance(path, bytes):
-            return bytes_decode(bytes_add(b"", path), "utf-8", "surrogateescape")
-        if kind in path_types and kind.__fspath__ is path_fspath and kind.__str__ is path_str:
-            return path_str(path)
-        refuse(f"pass a {kind.__name__} object as a path ({event})")
+            return decode(path, "utf-8", "surrogateescape")
+        refuse("pass an object other than str or bytes as a path")   # never look into it
 
-    def under(path, roots):
-        return any(path == r or path.startswith(r + "/") for r in roots)
-
-    def allowed(path, roots):
-        if under(path, deny):
-            return False
-        if path.startswith("/proc/"):
-            first = path.split("/")[2]
+    def allowed(path, roots, deny, own=own, startswith=str.startswith, split=str.split):
+        for r in deny:
+            if path == r or startswith(path, r + "/"):
+                return False
+        if startswith(path, "/proc/"):
+            first = split(path, "/")[2]
             if first.isdigit() and first != own:
                 return False
-        return under(path, roots)
+        for r in roots:
+            if path == r or startswith(path, r + "/"):
+                return True
+        return False
 
-    def is_directory(path):
+    def is_directory(path, stat=os.stat, tget=tuple.__getitem__):
         try:
-            return (tuple_get(stat_(path), 0) & 0o170000) == 0o040000
+            return (tget(stat(path), 0) & 0o170000) == 0o040000
         except OSError:
             return False
 
@@ -453,45 +462,70 @@ def guard(read, write, deny, fd_out):
     write = tuple(realpath(str(p)) for p in write)
     deny = tuple(realpath(str(p)) for p in deny)
 
-    def hook(event, args):
-        if event == "open":
-            if type(args[0]) is int or args[0] is None:
-                return                      # a descriptor this process already holds
-            path = realpath(text_of(args[0], event))
-            mode, flags = args[1], (args[2] if len(args) > 2 else 0) or 0
-            writing = bool(flags & writing_flags) or (type(mode) is str and any(c in mode for c in "wax+"))
-            if flags & directory_flags or is_directory(path):
-                refuse(f"open the folder {path}")
-            if not allowed(path, write if writing else read + write):
-                refuse(f"{'write' if writing else 'read'} {path}")
-        elif event in read_events:
-            target = args[0] if args else "."
-            if type(target) is int:
-                refuse(f"use a folder by descriptor ({event})")
-            path = realpath(text_of(target, event))
-            if not allowed(path, read + write):
-                refuse(f"look into {path}")
-        elif event in write_events:
-            for i in write_events[event]:
-                if i < len(args):
-                    if type(args[i]) is int:
-                        refuse(f"change a file by descriptor ({event})")
-                    path = realpath(text_of(args[i], event))
-                    if not allowed(path, write):
-                        refuse(f"change {path}")
-        elif event in refused_events:
-            if event in ("os.kill", "os.killpg") and args and args[0] in (0, getpid()):
-                return  # its own process (group) is fine
-            refuse(refused_events[event])
-        elif event == "import" and args and args[0] in refused_imports:
-            refuse(f"import {args[0]}")
+    def hook(event, args, type=type, len=len, refuse=refuse, realpath=realpath, text_of=text_of,
+             allowed=allowed, is_directory=is_directory, read=read, write=write, deny=deny,
+             both=read + write, refused=REFUSED_EVENTS, writes=WRITE_EVENTS, reads=READ_EVENTS,
+             imports=REFUSED_IMPORTS, getpid=os.getpid,
+             writing_flags=os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+             directory_flags=os.O_DIRECTORY | getattr(os, "O_PATH", 0),
+             guarded=frozenset(("__code__", "__defaults__", "__kwdefaults__"))):
+        try:
+            if event == "open":
+                target = args[0]
+                if target is None or type(target) is int:
+                    return                      # a descriptor this process already holds
+                path = realpath(text_of(target))
+                mode, flags = args[1], args[2] if len(args) > 2 else 0
+                if type(flags) is not int:
+                    flags = 0
+                writing = bool(flags & writing_flags)
+                if type(mode) is str:
+                    for c in "wax+":
+                        if c in mode:
+                            writing = True
+                if flags & directory_flags or is_directory(path):
+                    refuse("open the folder " + path)
+                if not allowed(path, write if writing else both, deny):
+                    refuse(("write " if writing else "read ") + path)
+                return
+            if event in reads:
+                target = args[0] if args else "."
+                if type(target) is int:
+                    refuse("use a folder by descriptor (" + event + ")")
+                path = realpath(text_of(target))
+                if not allowed(path, both, deny):
+                    refuse("look into " + path)
+                return
+            for name, positions in writes:
+                if event == name:
+                    for i in positions:
+                        if i < len(args) and args[i] is not None:
+                            if type(args[i]) is int:
+                                refuse("change a file by descriptor (" + event + ")")
+                            path = realpath(text_of(args[i]))
+                            if not allowed(path, write, deny):
+                                refuse("change " + path)
+                    return
+            for name, what in refused:
+                if event == name:
+                    if name in ("os.kill", "os.killpg") and len(args) and type(args[0]) is int \
+                            and args[0] in (0, getpid()):
+                        return                  # its own process (group) is fine
+                    refuse(what)
+            if event == "object.__setattr__" and len(args) > 1 and type(args[1]) is str \
+                    and args[1] in guarded:
+                refuse("replace a function's code or defaults")
+            if event == "import" and len(args) and type(args[0]) is str and args[0] in imports:
+                refuse("import " + args[0])
+        except BaseException:   # whatever went wrong in here (a RecursionError...): refused
+            refuse("go on after its guard failed")
 
     # Starting a program goes through _posixsubprocess.fork_exec, which raises no audit event of
     # its own: load it now and take the function away (a fresh import of it is refused above).
     import subprocess  # noqa: F401  (loads _posixsubprocess)
     posixsubprocess = sys.modules.get("_posixsubprocess")
     if posixsubprocess is not None:
-        def fork_exec(*args, **kwargs):
+        def fork_exec(*args, refuse=refuse, **kwargs):
             refuse("start a program")
         posixsubprocess.fork_exec = fork_exec
     sys.addaudithook(hook)

@@ -141,8 +141,11 @@ ATTACKS_ON_THE_GUARD = {
     # tables of the worker module the hook might read
     "globals": """
     import sys
-    for name in ("REFUSED_EVENTS", "READ_EVENTS", "WRITE_EVENTS"):
-        getattr(sys.modules["__main__"], name, {}).clear()
+    for name in ("REFUSED_EVENTS", "READ_EVENTS", "WRITE_EVENTS", "REFUSED_IMPORTS"):
+        try:
+            getattr(sys.modules["__main__"], name).clear()
+        except AttributeError:      # tuples: nothing to clear
+            setattr(sys.modules["__main__"], name, ())
     return normalize_from_disk(x)""",
 }
 
@@ -207,6 +210,112 @@ if _load is not None:
     result = grade_exercise(COURSE.exercise("2.2"), impl)
     passed = {c.name for c in result.cases if c.passed}
     assert not any(word in name for name in passed for word in ("values", "gradients", "negative"))
+
+
+SOLUTION_FILE = str(SOLUTIONS / "ecglab" / "preprocess.py")
+
+MORE_ATTACKS = {
+    # a path object whose __class__ runs code inside the hook (isinstance would look it up)
+    "code inside the hook": """
+import shutil
+class _Path:
+    def __fspath__(self):
+        return "nothing-here"
+    @property
+    def __class__(self):
+        raise SystemExit("ran inside the hook")
+def normalize(x):
+    try:
+        shutil.rmtree(_Path())
+    except BaseException:
+        pass
+    return _from_disk(x)
+""",
+    # a signal handler that catches the hook's frame and rewrites its settings
+    "signal handler": """
+import signal
+_seen = []
+def _handler(signum, frame):
+    while frame is not None:
+        if frame.f_code.co_name == "hook":
+            frame.f_locals["deny"] = ()
+            _seen.append(frame)
+        frame = frame.f_back
+def normalize(x):
+    signal.signal(signal.SIGALRM, _handler)
+    signal.setitimer(signal.ITIMER_REAL, 1e-4, 1e-4)
+    for _ in range(20000):
+        try:
+            open(__file__).close()
+        except OSError:
+            pass
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    return _from_disk(x)
+""",
+    # a RecursionError raised inside the hook, whose traceback holds the hook's frame
+    "recursion": """
+def _deep(n):
+    try:
+        return _deep(n + 1)
+    except RecursionError:
+        try:
+            open(__file__).close()
+        except RecursionError as exc:
+            tb = exc.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_name == "hook":
+                    tb.tb_frame.f_locals["deny"] = ()
+                tb = tb.tb_next
+        return n
+def normalize(x):
+    _deep(0)
+    return _from_disk(x)
+""",
+    "readline": """
+def normalize(x):
+    import readline
+    readline.read_history_file(SOLUTION)
+""",
+    "sqlite3": """
+def normalize(x):
+    import sqlite3
+    sqlite3.connect("/tmp/written-by-a-student.sqlite")
+""",
+}
+
+
+@pytest.mark.parametrize("how", list(MORE_ATTACKS))
+def test_the_hook_runs_no_student_code_and_keeps_its_settings(tmp_path, how):
+    result = attacked(tmp_path, "1.2", f"""
+SOLUTION = {SOLUTION_FILE!r}
+def _from_disk(x):
+    namespace = {{}}
+    exec(open(SOLUTION).read(), namespace)
+    return namespace["normalize"](x)
+""" + MORE_ATTACKS[how])
+    assert result.points == 0 and result.status == "refused", result.message
+
+
+def test_a_compiled_module_in_the_package_is_refused(tmp_path):
+    impl = blank_plus(tmp_path, "")
+    (impl / "ecglab" / "_native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    result = grade_exercise(COURSE.exercise("1.2"), impl)
+    assert result.status == "refused" and "compiled module" in result.message
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path):
+    # a reference call with 16 MB of input, then the worker sleeps: the reply fills the pipe
+    started = time.monotonic()
+    result = attacked(tmp_path, "1.4", '''
+import time as _time
+def find_r_peaks(window, threshold=0.9):
+    c = _channel()
+    c.send({"op": "reference", "target": "preprocess.normalize",
+            "args": [np.zeros(2_000_000)], "kwargs": {}})
+    _time.sleep(1000)
+''', timeout_seconds=4)
+    assert result.status == "timeout", result.message
+    assert time.monotonic() - started < 20
 
 
 # --- (c) a module that is a link to the reference -------------------------------------------------------
