@@ -343,6 +343,14 @@ def same_forward(atol: float = 1e-5, what: str = "output") -> Comparison:
         if actual.get("input_changed"):
             return ("changed its input tensor in place (an in-place operation such as x += y or "
                     "relu_ on x?); expected the input to stay as it was")
+        built, wanted = actual.get("blocks_built") or [], expected.get("blocks_built") or []
+        if wanted and built != wanted:
+            first = next((k for k, (a, e) in enumerate(zip(built, wanted)) if a != e), None)
+            if first is None:
+                return (f"builds {_plural(len(built), 'ResidualBlock')}, expected {len(wanted)}")
+            settings = ", ".join(f"{k}={v!r}" for k, v in built[first].items())
+            right = ", ".join(f"{k}={v!r}" for k, v in wanted[first].items())
+            return f"residual block {first + 1} is built as ResidualBlock({settings}), expected ResidualBlock({right})"
         mine, theirs = actual.get("block_inputs") or [], expected.get("block_inputs") or []
         if theirs and len(mine) != len(theirs):
             return (f"forward calls a ResidualBlock {_plural(len(mine), 'time')}, expected "

@@ -48,8 +48,8 @@ def build(cls, args=(), kwargs=None, seed=SEED, stand_in=None):
         return cls(*args, **(kwargs or {})), None
     module = sys.modules[cls.__module__]
     name = stand_in["class"]
-    block, calls = stand_in_class(stand_in)
     had, original = hasattr(module, name), getattr(module, name, None)
+    block, calls = stand_in_class(stand_in, original)
     setattr(module, name, block)
     try:
         return cls(*args, **(kwargs or {})), calls
@@ -72,7 +72,21 @@ def to_array(t):
     return array.astype(np.float64) if array.dtype.kind == "f" else array
 
 
-def stand_in_class(spec):
+def _settings(original, args, kwargs):
+    """How a block was built, as ``{parameter: value}`` with defaults filled in from the
+    signature of the class it stands in for (so ``Block()`` and ``Block(32, 5)`` read alike)."""
+    import inspect
+    try:
+        bound = inspect.signature(original).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return {k: v for k, v in bound.arguments.items()
+                if type(v) in (int, float, bool, str, type(None))}
+    except (TypeError, ValueError):
+        return {"args": [a for a in args if type(a) in (int, float, bool, str)],
+                "kwargs": {k: v for k, v in kwargs.items() if type(v) in (int, float, bool, str)}}
+
+
+def stand_in_class(spec, original=None):
     """A class that stands in for a building block, made only from data (no reference code).
 
     ``spec = {"class": name, "layers": [[kind, [[param, shape], ...]], ...], "pool": [k, s],
@@ -80,10 +94,11 @@ def stand_in_class(spec):
     reference block has (so counts and layer lists are the reference's), and its k-th call returns
     ``outputs[k]`` — the reference block's output — with the gradient of a max-pool of its input
     (so backward passes reach what comes before it). Without ``outputs`` it returns that max-pool.
-    Returns the class and the list that records, per call, the input received.
+    Returns the class and its record: ``calls`` (the input of each call) and ``settings`` (how
+    each instance was built, see :func:`_settings`).
     """
     torch = _torch()
-    calls = []
+    calls = _Record()
 
     class Shaped(torch.nn.Module):
         """A layer of the stand-in: parameters of given shapes, nothing computed."""
@@ -100,6 +115,7 @@ def stand_in_class(spec):
     class StandIn(torch.nn.Module):
         def __init__(self, *args, **kwargs):
             super().__init__()
+            calls.settings.append(_settings(original, args, kwargs))
             self.layers = torch.nn.ModuleList(Shaped(k, p) for k, p in spec["layers"])
 
         def forward(self, x):
@@ -116,6 +132,14 @@ def stand_in_class(spec):
 
     StandIn.__name__ = StandIn.__qualname__ = spec["class"]
     return StandIn, calls
+
+
+class _Record(list):
+    """The inputs a stand-in's calls received (the list), and how its instances were built."""
+
+    def __init__(self):
+        super().__init__()
+        self.settings = []
 
 
 def _has_own_parameters(module):
@@ -241,6 +265,7 @@ def forward_with(cls, args=(), kwargs=None, layers=None, x=None, stand_in=None):
     with torch.no_grad():
         out = model(x)
     return {"problem": None, "output": to_array(out), "block_inputs": list(calls or []),
+            "blocks_built": list(calls.settings) if calls is not None else [],
             "input_changed": not torch.equal(before, x)}
 
 
