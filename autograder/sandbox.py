@@ -386,6 +386,8 @@ def _converse(proc, fd_in, fd_out, request, serve_reference, deadline, package, 
     expected_ids = {c["id"] for c in request["calls"]}
     allowed = set(request["stand_ins"])
     server = ReferenceServer(serve_reference, memory_mb)
+    if allowed and hasattr(os, "fork"):
+        server.start()       # now, while the worker starts up, not at its first call
     try:
         hello = _receive(fd_in, proc, deadline)
         if hello.get("op") == "fatal":
@@ -510,7 +512,7 @@ class ReferenceServer:
         self.pid = None
         self.fds: tuple = ()
 
-    def _start(self) -> None:
+    def start(self) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         pid = os.fork()
@@ -553,7 +555,7 @@ class ReferenceServer:
             except Exception as exc:
                 return _reply_error(exc)
         if self.pid is None:
-            self._start()
+            self.start()
         wire.write_frame(self.fds[0], pickle.dumps((target, args, kwargs)))
         try:
             return _read_frame(self.fds[1], deadline)

@@ -468,7 +468,12 @@ def guard(read, write, deny, fd_out):
              imports=REFUSED_IMPORTS, getpid=os.getpid,
              writing_flags=os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
              directory_flags=os.O_DIRECTORY | getattr(os, "O_PATH", 0),
-             guarded=frozenset(("__code__", "__defaults__", "__kwdefaults__"))):
+             guarded=frozenset(("__code__", "__defaults__", "__kwdefaults__")),
+             watched=frozenset(["open", "import", "object.__setattr__", *READ_EVENTS,
+                                *(name for name, _ in WRITE_EVENTS),
+                                *(name for name, _ in REFUSED_EVENTS)])):
+        if event not in watched:     # most events (compile, exec, pickle...): one set lookup
+            return
         try:
             if event == "open":
                 target = args[0]

@@ -302,3 +302,25 @@ class ResidualBlock(nn.Module):
     assert not grade_exercise(COURSE.exercise("2.2"), impl).full_marks
     kachuee = grade_exercise(COURSE.exercise("2.3"), impl)
     assert kachuee.full_marks, kachuee.message
+
+
+def test_the_checks_synthetic_signals_come_back_from_the_cache_unchanged(tmp_path, monkeypatch):
+    """The 125-Hz synthetic records of the checks are cached between grader runs (resampling
+    needs scipy.signal, a second to import); what the cache gives back is what was made."""
+    import dataclasses
+
+    import numpy as np
+
+    from autograder.checks import ecg
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = ecg._cached_synthetic(12.0)
+    assert ecg._cache_file(12.0).is_file()
+    again = ecg._cached_synthetic(12.0)
+    assert len(again) == len(made) == len(ecg.SYNTHETIC_RECORDS)
+    for a, b in zip(made, again):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+            else:
+                assert type(x) is type(y) and x == y, f.name
