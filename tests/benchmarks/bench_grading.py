@@ -63,6 +63,30 @@ def large_result_seconds() -> float:
         return time.perf_counter() - started
 
 
+def receive_seconds(megabytes: int) -> float:
+    """Seconds for the grader to receive and decode one result frame of a float64 array of
+    ``megabytes`` MB, written into a pipe by another thread (as a worker would)."""
+    import os
+    import threading
+
+    import numpy as np
+
+    from autograder import worker as wire
+    from autograder.sandbox import _receive
+    value = {"op": "result", "id": 0, "value": np.zeros(megabytes * 2**20 // 8)}
+    payload = json.dumps(wire.encode(value)).encode()
+    r, w = os.pipe()
+    writer = threading.Thread(target=lambda: (wire.write_frame(w, payload), os.close(w)))
+    started = time.perf_counter()
+    writer.start()
+    message = _receive(r, None, time.monotonic() + 120)
+    seconds = time.perf_counter() - started
+    writer.join()
+    os.close(r)
+    assert message["value"].nbytes == megabytes * 2**20
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -85,7 +109,10 @@ def main() -> None:
         print(f"  lesson {lesson.number}: {wall:6.2f} s for {workers} exercises "
               f"({report['total']:g}/{report['max']:g} points); starting "
               f"{workers + with_note} workers ≈ {share:.0%} of it")
-    print(f"a 48 MB result, graded: {large_result_seconds():.2f} s")
+    print("one result frame received and decoded (linear in its size):")
+    for megabytes in (12, 24, 48):
+        print(f"  {megabytes:>3} MB of float64: {receive_seconds(megabytes):.2f} s")
+    print(f"normalize returning 48 MB for each of its calls, graded: {large_result_seconds():.2f} s")
 
 
 if __name__ == "__main__":
