@@ -272,7 +272,7 @@ def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Cour
         return result
     if compare_own_helpers and outcome.reference_calls and result.status != "not-implemented":
         result.note = _own_helpers_note(exercise, impl_dir, course, cases, expected, calls,
-                                        stand_ins, outcome)
+                                        stand_ins, outcome, preload)
     return result
 
 
@@ -299,7 +299,8 @@ def _prepared(exercise: Exercise, data_dir) -> tuple[list[Case], list, list[dict
 
 
 def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[Case],
-                      expected: list, calls: list, stand_ins: list, graded: WorkerOutcome) -> str:
+                      expected: list, calls: list, stand_ins: list, graded: WorkerOutcome,
+                      preload: tuple) -> str:
     """What the student reads about the reference helpers an exercise was graded with.
 
     One more run, ungraded and with the student's own helpers all the way down: the exercise's
@@ -329,8 +330,7 @@ def _own_helpers_note(exercise: Exercise, impl_dir, course: Course, cases: list[
                                  for i, (h, a, k) in enumerate(helper_calls)]}
     # ungraded, so it gets a shorter limit: a hanging helper must not double the wait
     own = run_exercise(impl_dir, request, _serve_reference,
-                       min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb,
-                       _preload(exercise))
+                       min(course.timeout_seconds, OWN_HELPERS_TIMEOUT), course.memory_mb, preload)
     if own.status != "ok":
         return head + f"\nWith your own versions the run did not finish ({own.status}): the " \
                       f"lesson's own cells will fail the same way until those exercises pass."

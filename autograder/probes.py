@@ -218,6 +218,15 @@ def load_weights(model, layers, x):
     return None
 
 
+def _load(model, layers, x, calls=None):
+    """Load the grader's ``layers`` (if any) into ``model``; returns what does not fit, or None.
+    A stand-in's record of calls is emptied again (loading runs forward once)."""
+    problem = load_weights(model, layers, x) if layers is not None else None
+    if calls is not None:
+        calls.clear()
+    return problem
+
+
 # --- probes of a model class ------------------------------------------------------------------------
 
 def parameter_count(cls, args=(), kwargs=None, stand_in=None):
@@ -256,11 +265,9 @@ def forward_with(cls, args=(), kwargs=None, layers=None, x=None, stand_in=None):
     torch = _torch()
     model, calls = build(cls, args, kwargs, stand_in=stand_in)
     x = as_tensor(x)
-    problem = load_weights(model, layers, x) if layers is not None else None
+    problem = _load(model, layers, x, calls)
     if problem:
         return {"problem": problem, "output": None, "block_inputs": [], "input_changed": False}
-    if calls is not None:
-        calls.clear()                       # load_weights ran forward once
     before = x.clone()
     with torch.no_grad():
         out = model(x)
@@ -275,10 +282,9 @@ def capture(cls, args=(), kwargs=None, layers=None, x=None, class_name=""):
     torch = _torch()
     model, _ = build(cls, args, kwargs)
     x = as_tensor(x)
-    if layers is not None:
-        problem = load_weights(model, layers, x)
-        if problem:
-            raise ValueError(problem)
+    problem = _load(model, layers, x)
+    if problem:
+        raise ValueError(problem)
     target = getattr(sys.modules.get(type(model).__module__), class_name)
     outputs, handles = [], []
     try:
@@ -306,11 +312,9 @@ def through_parts(cls, args=(), kwargs=None, layers=None, x=None, stand_in=None)
     if missing:
         return {"problem": f"the model has no nn.Module attribute {' or '.join(missing)}",
                 "output": None, "block_inputs": []}
-    problem = load_weights(model, layers, x)
+    problem = _load(model, layers, x, calls)
     if problem:
         return {"problem": problem, "output": None, "block_inputs": []}
-    if calls is not None:
-        calls.clear()
     with torch.no_grad():
         out = model.classifier(model.features(x).flatten(1))
     return {"problem": None, "output": to_array(out), "block_inputs": list(calls or [])}
@@ -323,10 +327,9 @@ def gradients(cls, args=(), kwargs=None, x=None, layers=None, stand_in=None):
     torch = _torch()
     model, _ = build(cls, args, kwargs, stand_in=stand_in)
     x = as_tensor(x)
-    if layers is not None:
-        problem = load_weights(model, layers, x)
-        if problem:
-            return {"problem": problem, "without_gradient": [], "input_gradient": None}
+    problem = _load(model, layers, x)
+    if problem:
+        return {"problem": problem, "without_gradient": [], "input_gradient": None}
     order = forward_layers(model, x)
     x = x.clone().requires_grad_(True)
     model.zero_grad(set_to_none=True)

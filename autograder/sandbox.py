@@ -524,16 +524,7 @@ class ReferenceServer:
                 _limit_memory(self.memory_mb)
                 while True:
                     target, args, kwargs = pickle.loads(wire.read_frame(to_child_r))
-                    try:
-                        payload = trusted_dumps({"value": self.serve(target, args, kwargs)})
-                        if len(payload) > wire.MAX_FRAME:
-                            raise MemoryError("the reference's result is larger than the grader sends")
-                    except MemoryError:
-                        payload = _reply_error(MemoryError(f"the reference helper ran out of the "
-                                                           f"{self.memory_mb} MB it may use"))
-                    except Exception as exc:  # the reference raises by design (e.g. ValueError)
-                        payload = _reply_error(exc)
-                    wire.write_frame(from_child_w, payload)
+                    wire.write_frame(from_child_w, self._serve_one(target, args, kwargs))
             except BaseException:
                 pass
             finally:
@@ -542,6 +533,19 @@ class ReferenceServer:
         os.close(from_child_w)
         self.pid, self.fds = pid, (to_child_w, from_child_r)
 
+    def _serve_one(self, target: str, args: list, kwargs: dict) -> bytes:
+        """One reference call, as the pickled reply for the worker."""
+        try:
+            payload = trusted_dumps({"value": self.serve(target, args, kwargs)})
+            if len(payload) > wire.MAX_FRAME:
+                raise MemoryError("the reference's result is larger than the grader sends")
+            return payload
+        except MemoryError:
+            return _reply_error(MemoryError(f"the reference helper ran out of the "
+                                            f"{self.memory_mb} MB it may use"))
+        except Exception as exc:  # the reference raises by design (e.g. ValueError)
+            return _reply_error(exc)
+
     def call(self, target: str, args: list, kwargs: dict, deadline: float) -> bytes:
         """The pickled reply for the worker: ``{"value": ...}`` or ``{"error": {...}}``."""
         try:
@@ -549,11 +553,7 @@ class ReferenceServer:
         except TypeError as exc:
             return _reply_error(exc)
         if not hasattr(os, "fork"):
-            try:
-                return trusted_dumps({"value": self.serve(target, copy.deepcopy(args),
-                                                          copy.deepcopy(kwargs))})
-            except Exception as exc:
-                return _reply_error(exc)
+            return self._serve_one(target, copy.deepcopy(args), copy.deepcopy(kwargs))
         if self.pid is None:
             self.start()
         wire.write_frame(self.fds[0], pickle.dumps((target, args, kwargs)))

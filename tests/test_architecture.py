@@ -366,7 +366,6 @@ def test_lesson_goes_on_with_the_reference_where_a_class_is_broken(tmp_path, mon
     """A written but broken ResidualBlock (MaxPool1d(5) without stride: KachueeNet's forward then
     raises), a SimpleCNN whose __init__ raises and a count_parameters that ignores trainable_only:
     every demonstration cell says what is wrong in one line, and "Run All" gets to the end."""
-    import nbformat
     from nbclient import NotebookClient
 
     from autograder.course import load_course

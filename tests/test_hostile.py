@@ -132,12 +132,12 @@ ATTACKS_ON_THE_GUARD = {
         while tb.tb_next:
             tb = tb.tb_next
         tb.tb_frame.f_locals["deny"] = ()
-    return normalize_from_disk(x)""",
+    return _from_disk(x)""",
     # the hook itself, through the garbage collector's list of objects
     "gc": """
     import gc
     hooks = [o for o in gc.get_objects() if getattr(o, "__name__", "") == "hook"]
-    return normalize_from_disk(x)""",
+    return _from_disk(x)""",
     # tables of the worker module the hook might read
     "globals": """
     import sys
@@ -146,21 +146,25 @@ ATTACKS_ON_THE_GUARD = {
             getattr(sys.modules["__main__"], name).clear()
         except AttributeError:      # tuples: nothing to clear
             setattr(sys.modules["__main__"], name, ())
-    return normalize_from_disk(x)""",
+    return _from_disk(x)""",
 }
+
+
+#: what every attack on the guard is after: the reference normalize, read from disk and run
+FROM_DISK = f"""
+SOLUTION = {str(SOLUTIONS / "ecglab" / "preprocess.py")!r}
+def _from_disk(x):
+    namespace = {{}}
+    exec(open(SOLUTION).read(), namespace)
+    return namespace["normalize"](x)
+"""
 
 
 @pytest.mark.parametrize("how", list(ATTACKS_ON_THE_GUARD))
 def test_the_guard_cannot_be_taken_apart_from_inside(tmp_path, how):
     """A refusal ends the worker (no exception, and no frame of the hook, reaches student code);
-    the hook keeps its settings in its closure and refuses the object lists of gc."""
-    solution = str(SOLUTIONS / "ecglab" / "preprocess.py")
-    result = attacked(tmp_path, "1.2", f"""
-SOLUTION = {solution!r}
-def normalize_from_disk(x):
-    namespace = {{}}
-    exec(open(SOLUTION).read(), namespace)
-    return namespace["normalize"](x)
+    the hook keeps its settings in default arguments and refuses the object lists of gc."""
+    result = attacked(tmp_path, "1.2", FROM_DISK + f"""
 def normalize(x):{ATTACKS_ON_THE_GUARD[how]}
 """)
     assert result.points == 0 and result.status == "refused", result.message
@@ -211,8 +215,6 @@ if _load is not None:
     passed = {c.name for c in result.cases if c.passed}
     assert not any(word in name for name in passed for word in ("values", "gradients", "negative"))
 
-
-SOLUTION_FILE = str(SOLUTIONS / "ecglab" / "preprocess.py")
 
 MORE_ATTACKS = {
     # a path object whose __class__ runs code inside the hook (isinstance would look it up)
@@ -286,13 +288,7 @@ def normalize(x):
 
 @pytest.mark.parametrize("how", list(MORE_ATTACKS))
 def test_the_hook_runs_no_student_code_and_keeps_its_settings(tmp_path, how):
-    result = attacked(tmp_path, "1.2", f"""
-SOLUTION = {SOLUTION_FILE!r}
-def _from_disk(x):
-    namespace = {{}}
-    exec(open(SOLUTION).read(), namespace)
-    return namespace["normalize"](x)
-""" + MORE_ATTACKS[how])
+    result = attacked(tmp_path, "1.2", FROM_DISK + MORE_ATTACKS[how])
     assert result.points == 0 and result.status == "refused", result.message
 
 

@@ -180,49 +180,36 @@ def conv_output_length(length, kernel_size, stride=1, padding=0, dilation=1):
     ],
     "2.2": [
         ("ReLU before the addition", '''
-class ResidualBlock(nn.Module):
-    def __init__(self, channels=32, kernel_size=5):
-        super().__init__()
-        self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.pool = nn.MaxPool1d(5, stride=2)
+_Reference = ResidualBlock
 
+class ResidualBlock(_Reference):
     def forward(self, x):
         y = self.conv2(torch.relu(self.conv1(x)))
         return self.pool(torch.relu(y) + x)
 '''),
         ("no ReLU after the addition", '''
-class ResidualBlock(nn.Module):
-    def __init__(self, channels=32, kernel_size=5):
-        super().__init__()
-        self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.pool = nn.MaxPool1d(5, stride=2)
+_Reference = ResidualBlock
 
+class ResidualBlock(_Reference):
     def forward(self, x):
         return self.pool(self.conv2(torch.relu(self.conv1(x))) + x)
 '''),
         ("pooling stride wrong (MaxPool1d(5) strides by 5)", '''
-class ResidualBlock(nn.Module):
-    def __init__(self, channels=32, kernel_size=5):
-        super().__init__()
-        self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.pool = nn.MaxPool1d(5)
+_Reference = ResidualBlock
 
-    def forward(self, x):
-        return self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))) + x))
+class ResidualBlock(_Reference):
+    def __init__(self, channels=32, kernel_size=5):
+        super().__init__(channels, kernel_size)
+        self.pool = nn.MaxPool1d(5)
 '''),
         ("padding off by one (fits kernel 5 only)", '''
-class ResidualBlock(nn.Module):
+_Reference = ResidualBlock
+
+class ResidualBlock(_Reference):
     def __init__(self, channels=32, kernel_size=5):
-        super().__init__()
+        super().__init__(channels, kernel_size)
         self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=2)
         self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=2)
-        self.pool = nn.MaxPool1d(5, stride=2)
-
-    def forward(self, x):
-        return self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))) + x))
 '''),
         ("one convolution used twice", '''
 class ResidualBlock(nn.Module):
@@ -235,13 +222,9 @@ class ResidualBlock(nn.Module):
         return self.pool(torch.relu(self.conv(torch.relu(self.conv(x))) + x))
 '''),
         ("the input changed in place", '''
-class ResidualBlock(nn.Module):
-    def __init__(self, channels=32, kernel_size=5):
-        super().__init__()
-        self.conv1 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)
-        self.pool = nn.MaxPool1d(5, stride=2)
+_Reference = ResidualBlock
 
+class ResidualBlock(_Reference):
     def forward(self, x):
         y = self.conv2(torch.relu(self.conv1(x)))
         x += y
