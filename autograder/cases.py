@@ -30,10 +30,19 @@ class Call:
     #: the name of a function of :mod:`autograder.probes` that runs the object under test
     #: (``probe(obj, *args, **kwargs)``) and reduces what it does to data; None: call it directly
     probe: str | None = None
+    #: a second expected value, from a library that computes the same thing (scikit-learn,
+    #: torch.nn.functional), computed here in the grader: the result must match it too
+    oracle: Any = None
+    oracle_name: str = ""
 
     def on(self, about: str) -> "Call":
         """This call, labelled with where its input comes from."""
         self.about = about
+        return self
+
+    def against(self, value: Any, name: str) -> "Call":
+        """This call, also compared with ``value``, what the library ``name`` computes."""
+        self.oracle, self.oracle_name = value, name
         return self
 
 
@@ -404,5 +413,242 @@ def value_leaving_model(compare_value: Comparison) -> Comparison:
             return ("changed the model (its weights, requires_grad or train/eval mode); expected it "
                     "to only look at the model")
         return compare_value(actual.get("value"), expected["value"])
+
+    return compare
+
+
+# --- comparisons of lesson 3 (training and evaluation) --------------------------------------------
+
+def _no_tensor(actual, what: str) -> str | None:
+    if isinstance(actual, Tensorlike):
+        return (f"returned a torch tensor ({actual.dtype}, on {actual.device}); return {what} "
+                f"(.item() for a single number, .cpu().numpy() for many)")
+    return None
+
+
+def same_tensor(dtype: str = "torch.float32", atol: float = 1e-6) -> Comparison:
+    """A torch tensor of ``dtype`` with the expected values (within ``atol``)."""
+    values = arrays_close(atol=atol, rtol=1e-6)
+
+    def compare(actual, expected):
+        if not isinstance(actual, Tensorlike):
+            return f"returned {show(actual)}; expected a torch tensor ({dtype.replace('torch.', '')})"
+        if actual.dtype != dtype:
+            return f"a tensor of dtype {actual.dtype}, expected {dtype}"
+        want = expected.array if isinstance(expected, Tensorlike) else np.asarray(expected)
+        return values(actual.array, want)
+
+    return compare
+
+
+def same_counts() -> Comparison:
+    """A numpy int64 array equal to the expected one, element for element."""
+
+    def compare(actual, expected):
+        problem = _no_tensor(actual, "a numpy array")
+        if problem:
+            return problem
+        actual, problem = _as_array(actual, "int64 array")
+        if problem:
+            return problem
+        if actual.shape != expected.shape:
+            return f"shape {actual.shape}, expected {expected.shape}"
+        if actual.dtype.kind not in "iu":
+            return f"dtype {actual.dtype}; expected whole numbers (int64)"
+        if not np.array_equal(actual, expected):
+            first = _index(np.argwhere(actual != expected)[0])
+            return (f"wrong counts: at {first} got {actual[tuple(np.argwhere(actual != expected)[0])]}, "
+                    f"expected {expected[tuple(np.argwhere(actual != expected)[0])]}; "
+                    f"{int((actual != expected).sum())} of {actual.size} entries differ")
+        if actual.dtype != np.int64:
+            return f"the right counts, but of dtype {actual.dtype}; expected int64 (.astype(np.int64))"
+        return None
+
+    return compare
+
+
+def same_report(atol: float = 1e-9) -> Comparison:
+    """The dict of exercise 3.5: every key, per-class arrays within ``atol``, floats for the rest."""
+    values = arrays_close(atol=atol, rtol=1e-9)
+    number = same_number(atol)
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}; expected a dict"
+        missing = [k for k in expected if k not in actual]
+        if missing:
+            return f"the dict has no {', '.join(repr(k) for k in missing)}"
+        for key, want in expected.items():
+            got = actual[key]
+            if isinstance(want, np.ndarray):
+                problem = _no_tensor(got, "a numpy array") or values(got, want)
+                if not problem and key == "support" and np.asarray(got).dtype.kind not in "iu":
+                    problem = f"dtype {np.asarray(got).dtype}; counts are whole numbers (int64)"
+            else:
+                problem = number(got, want)
+            if problem:
+                return f"{key!r}: {problem}"
+        return None
+
+    return compare
+
+
+def trained_like(atol: float = 1e-5) -> Comparison:
+    """For :func:`autograder.probes.train_epoch`: the returned mean loss, the parameters after
+    the epoch, the number of optimizer steps and the train/eval mode are the reference's."""
+    params = arrays_close(atol=atol, rtol=1e-4)
+    loss = same_number(atol=1e-5)
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        value = actual.get("value")
+        problem = _no_tensor(value, "a float")
+        if problem:
+            return problem
+        if isinstance(value, float) is False and not isinstance(value, (int, np.floating)):
+            return f"returned {show(value)}; expected the mean loss per beat, a float"
+        if actual.get("steps") != expected["steps"]:
+            return (f"called optimizer.step() {_plural(actual.get('steps') or 0, 'time')}, "
+                    f"expected {expected['steps']} (once per batch)")
+        if actual.get("training") != expected["training"]:
+            return "left the model in eval mode; expected model.train() before the first batch"
+        for (name, a), (_, e) in zip(actual.get("parameters") or [], expected["parameters"]):
+            problem = params(a, e)
+            if problem:
+                return (f"the parameters after the epoch are not the reference's ({name}: "
+                        f"{problem})")
+        problem = loss(value, expected["value"])
+        return f"the mean loss: {problem}" if problem else None
+
+    return compare
+
+
+def predicted_like() -> Comparison:
+    """For :func:`autograder.probes.predict_on`: the labels, a numpy int64 array; every forward
+    pass without gradients, in eval mode, within the batch size; the mode put back."""
+    labels = same_counts()
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        forwards, wanted = actual.get("forwards") or [], expected["forwards"]
+        if any(f.get("grad") for f in forwards):
+            return ("the model ran with gradients recorded; wrap the forward passes in "
+                    "torch.no_grad() (less memory, and nothing to backpropagate)")
+        if any(f.get("training") for f in forwards):
+            return ("the model ran in train mode (dropout on, batch norm on batch statistics); "
+                    "call model.eval() first")
+        limit = max(f["shape"][0] for f in wanted) if wanted else 0
+        sizes = [f["shape"][0] for f in forwards]
+        if wanted and sizes and max(sizes) > limit:
+            return (f"a forward pass of {max(sizes)} beats, but batch_size allows at most {limit}: "
+                    f"run the model on X[i : i + batch_size]")
+        if sizes != [f["shape"][0] for f in wanted] and sum(sizes) != sum(f["shape"][0] for f in wanted):
+            return f"the forward passes saw {sum(sizes)} beats in all, expected {sum(f['shape'][0] for f in wanted)}"
+        if wanted and forwards and forwards[0]["shape"][1:] != wanted[0]["shape"][1:]:
+            return (f"the model got batches of shape {tuple(forwards[0]['shape'])}, expected "
+                    f"{tuple(wanted[0]['shape'])}: a 2-D input (N, 187) needs its channel axis")
+        if actual.get("training_after") != expected["training_after"]:
+            mode = "train" if expected["training_after"] else "eval"
+            return f"left the model in {'train' if actual.get('training_after') else 'eval'} mode; " \
+                   f"it was in {mode} mode before, put it back (model.train(was_training))"
+        problem = labels(actual.get("value"), expected["value"])
+        return f"the labels: {problem}" if problem else None
+
+    return compare
+
+
+def same_loss(atol: float = 1e-6) -> Comparison:
+    """For :func:`autograder.probes.loss_on`: a scalar tensor with the expected value, and the
+    expected gradient at the logits."""
+    value = same_number(atol=atol)
+    grad = arrays_close(atol=1e-6, rtol=1e-5)
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        got = actual.get("value")
+        if not isinstance(got, Tensorlike):
+            return f"the loss is {show(got)}; expected a scalar torch tensor (to call .backward() on)"
+        if np.shape(got.array) != ():
+            return (f"the loss has shape {np.shape(got.array)}; expected a scalar, the mean over "
+                    f"the beats")
+        problem = value(float(got.array), float(expected["value"].array
+                                              if isinstance(expected["value"], Tensorlike)
+                                              else expected["value"]))
+        if problem:
+            return f"the loss: {problem}"
+        if actual.get("logits_gradient") is None:
+            return ("no gradient reaches the logits: the loss must be computed from them with "
+                    "torch operations (no .item(), .detach() or numpy)")
+        problem = grad(actual["logits_gradient"], expected["logits_gradient"])
+        return f"the gradient with respect to the logits: {problem}" if problem else None
+
+    return compare
+
+
+# --- comparisons of lesson 4 (transfer) -------------------------------------------------------------
+
+def head_replaced() -> Comparison:
+    """For :func:`autograder.probes.replace_head_on`: the same model, every layer but the last
+    Linear as it was, a fresh trainable Linear(in_features, n_classes) last."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        if not actual.get("returned_model"):
+            return "did not return the model it was given (change it in place and return it)"
+        if actual.get("gone"):
+            return f"removed or renamed other layers' parameters: {_few(actual['gone'], 3)}"
+        if actual.get("changed"):
+            return (f"changed the weights of {_few(actual['changed'], 3)}; only the last Linear "
+                    f"is to be replaced")
+        head, want = actual.get("head"), expected["head"]
+        names = [n for n, _ in actual.get("layers") or []]
+        wanted = [n for n, _ in expected["layers"]]
+        if head is None or names != wanted:
+            return (f"the Conv1d/Linear layers are now {names}, expected {wanted}: put the new "
+                    f"layer where the last Linear was (setattr on its parent module)")
+        if (head["in"], head["out"]) != (want["in"], want["out"]):
+            return (f"the last layer is Linear({head['in']}, {head['out']}), expected "
+                    f"Linear({want['in']}, {want['out']})")
+        if not head["new_object"] or not head["fresh"]:
+            return ("the last layer keeps the old layer's weights; expected a fresh nn.Linear "
+                    "(new random weights)")
+        if not head["trainable"]:
+            return "the new last layer is frozen (requires_grad False); a fresh nn.Linear is trainable"
+        if head["bias"] != want["bias"] or head["dtype"] != want["dtype"]:
+            return f"the new layer has bias={head['bias']}, dtype {head['dtype']}; expected " \
+                   f"bias={want['bias']}, dtype {want['dtype']}"
+        if actual.get("output_shape") != expected["output_shape"]:
+            return f"the model's output has shape {actual.get('output_shape')}, expected {expected['output_shape']}"
+        return None
+
+    return compare
+
+
+def same_trainable() -> Comparison:
+    """For :func:`autograder.probes.set_trainable_on`: after each call, the same parameters
+    trainable as the reference's, and the model returned."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"returned {show(actual)}"
+        for a, e in zip(actual, expected):
+            call_text = f"set_trainable(model, {e['n_trainable']})"
+            if not a.get("returned_model"):
+                return f"{call_text} did not return the model"
+            mine, theirs = dict(a.get("trainable") or []), dict(e["trainable"])
+            wrong_on = [n for n, t in theirs.items() if t and not mine.get(n)]
+            wrong_off = [n for n, t in theirs.items() if not t and mine.get(n)]
+            if wrong_on or wrong_off:
+                parts = []
+                if wrong_off:
+                    parts.append(f"{_few(wrong_off, 3)} trainable, expected frozen")
+                if wrong_on:
+                    parts.append(f"{_few(wrong_on, 3)} frozen, expected trainable")
+                return f"after {call_text}: " + "; ".join(parts)
+        return None
 
     return compare

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import os
 import re
 import time
@@ -31,6 +32,7 @@ from .course import REPO, Course, Exercise, load_course
 from . import probes
 from .reference import reference_module, reference_object
 from .sandbox import ReferenceServer, WorkerOutcome, run_exercise
+from .worker import decode, encode
 
 CHECKS: dict[str, Callable[["Context"], list[Case]]] = {}
 
@@ -163,12 +165,22 @@ def _run_reference(function: Callable, args: tuple, kwargs: dict, probe: str | N
         return Raised(type(exc).__name__, str(exc))
 
 
-def _preload(exercise: Exercise) -> tuple:
-    """The libraries the worker loads before its guard: torch where the exercise module uses it."""
+def _as_returned(value: Any) -> Any:
+    """A value of the grader's in the form a worker's result arrives in (tensors as
+    ``Tensorlike``, tuples and dicts as they decode), so that a comparison sees one form."""
+    if isinstance(value, Raised):
+        return value
+    return decode(json.dumps(encode(value)))
+
+
+def _preload(exercise: Exercise, calls: list[dict] = ()) -> tuple:
+    """The libraries the worker loads before its guard: torch where the exercise module uses it,
+    and what the probes of ``calls`` import lazily (``probes.PRELOAD``)."""
     module = reference_module(exercise.module)
     uses_torch = any(getattr(v, "__name__", "").split(".")[0] == "torch"
                      for v in vars(module).values() if inspect.ismodule(v))
-    return ("numpy", "torch") if uses_torch else ("numpy",)
+    extra = sorted({name for c in calls for name in probes.PRELOAD.get(c.get("probe"), ())})
+    return (("numpy", "torch") if uses_torch else ("numpy",)) + tuple(extra)
 
 
 def stand_ins_of(exercise: Exercise, course: Course) -> list[str]:
@@ -256,7 +268,7 @@ def grade_exercise(exercise: Exercise, impl_dir: str | os.PathLike, course: Cour
     request = {"module": exercise.module, "function": exercise.function,
                "stand_ins": stand_ins, "calls": calls,
                "probes": PROBES_SOURCE if any(c["probe"] for c in calls) else None}
-    preload = _preload(exercise)
+    preload = _preload(exercise, calls)
     outcome = run_exercise(impl_dir, request, _serve_reference, course.timeout_seconds,
                            course.memory_mb, preload)
     result = ExerciseResult(exercise.id, exercise.lesson, exercise.function, 0.0, exercise.points,
@@ -289,7 +301,9 @@ def _prepared(exercise: Exercise, data_dir) -> tuple[list[Case], list, list[dict
         expected, calls = [], []
         for case in cases:
             for c in case.calls:
-                expected.append(_run_reference(ref_function, c.args, c.kwargs, c.probe))
+                expected.append(_as_returned(_run_reference(ref_function, c.args, c.kwargs, c.probe)))
+                if c.oracle is not None:
+                    c.oracle = _as_returned(c.oracle)
                 calls.append({"id": len(calls), "args": list(c.args), "kwargs": dict(c.kwargs),
                               "probe": c.probe})
         _PREPARED[key] = (cases, expected, calls)
@@ -448,6 +462,10 @@ def _score(result: ExerciseResult, exercise: Exercise, cases: list[Case], expect
                     and not _other_exercise(error.get("message", ""), exercise.id):
                 not_implemented += 1
             problem = _judge(case, reply, want, exercise.id)
+            if problem is None and c.oracle is not None:
+                problem = _judge(case, reply, c.oracle, exercise.id)
+                if problem:
+                    problem += f" (so says {c.oracle_name}, which computes the same thing)"
             if problem and case_result.passed:
                 case_result.passed = False
                 case_result.message = _failure_text(case, c, problem, reply, want, exercise, ref_function)

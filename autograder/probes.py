@@ -29,6 +29,11 @@ import numpy as np
 
 SEED = 0
 
+#: Modules a probe's torch code imports on first use, which the worker loads before its guard:
+#: an optimizer's first step imports ``torch._dynamo``, whose import sets ``__defaults__`` of
+#: functions (which the guard refuses to graded code).
+PRELOAD = {"train_epoch": ("torch._dynamo",)}
+
 
 def _torch():
     import torch
@@ -348,15 +353,39 @@ def gradients(cls, args=(), kwargs=None, x=None, layers=None, stand_in=None):
 
 def make_model(spec, frozen=(), train=True):
     """An ``nn.Sequential`` from ``spec``: ``[["Conv1d", [1, 4, 3]], ["same", 0], ...]``
-    (``["same", k]`` repeats layer k, sharing its parameters); layers in ``frozen`` get
-    ``requires_grad_(False)``."""
+    (``["same", k]`` repeats layer k, sharing its parameters; ``["Sequential", spec]`` nests
+    one; ``["Headed", [body spec, in, out]]`` is a module with a ``body`` and a ``head``
+    attribute, not a Sequential); layers in ``frozen`` get ``requires_grad_(False)``."""
     torch = _torch()
     layers = []
     for kind, arguments in spec:
-        layers.append(layers[arguments] if kind == "same" else getattr(torch.nn, kind)(*arguments))
+        if kind == "same":
+            layers.append(layers[arguments])
+        elif kind == "Sequential":
+            layers.append(make_model(arguments))
+        elif kind == "Headed":
+            layers.append(_Headed(make_model(arguments[0]), *arguments[1:]))
+        else:
+            layers.append(getattr(torch.nn, kind)(*arguments))
     for k in frozen:
         layers[k].requires_grad_(False)
     return torch.nn.Sequential(*layers).train(train)
+
+
+def _Headed(body, n_in, n_out):
+    """A module whose last layer is an attribute ``head`` (no Sequential to index into)."""
+    torch = _torch()
+
+    class Headed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = body
+            self.head = torch.nn.Linear(n_in, n_out)
+
+        def forward(self, x):
+            return self.head(torch.relu(self.body(x)))
+
+    return Headed()
 
 
 def call_on_model(function, spec, frozen=(), seed=SEED, **kwargs):
@@ -376,3 +405,167 @@ def call_on_model(function, spec, frozen=(), seed=SEED, **kwargs):
     changed = (before[1] != after[1] or before[2] != after[2]
                or not all(torch.equal(a, b) for a, b in zip(before[0], after[0])))
     return {"value": value, "model_changed": changed}
+
+
+# --- probes of training and evaluation (lesson 3) ----------------------------------------------
+
+def _parameters(model):
+    return [[name, to_array(p)] for name, p in model.named_parameters()]
+
+
+def _loss(kind, weight=None):
+    """The loss function a training probe hands over: a module, or a plain function."""
+    torch = _torch()
+    w = None if weight is None else torch.as_tensor(np.asarray(weight), dtype=torch.float32)
+    if kind == "cross_entropy":
+        return torch.nn.CrossEntropyLoss(weight=w)
+    if kind == "label_smoothing":
+        return torch.nn.CrossEntropyLoss(label_smoothing=0.2)
+    if kind == "doubled":
+        return lambda logits, y: 2.0 * torch.nn.functional.cross_entropy(logits, y)
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def train_epoch(function, spec, batches, lr=0.1, momentum=0.0, loss="cross_entropy", weight=None,
+                train=False, data_loader=0, seed=SEED):
+    """Trains a small model for one epoch with your function and reports what it did.
+
+    ``function(model, loader, optimizer, loss_fn)`` on a model made from ``spec`` (in train
+    mode if ``train``, else in eval mode), torch.optim.SGD(lr, momentum) and the given loss; the
+    loader is a list of ``(X, y)`` tensor batches, or (``data_loader`` = batch size) a
+    DataLoader over all of them, unshuffled. Returns the value, the parameters after the epoch,
+    the train/eval mode of every module, and the number of optimizer steps.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, train=train)
+    pairs = [(as_tensor(X), as_tensor(y, "int64")) for X, y in batches]
+    if data_loader:
+        dataset = torch.utils.data.TensorDataset(torch.cat([X for X, _ in pairs]),
+                                                 torch.cat([y for _, y in pairs]))
+        loader = torch.utils.data.DataLoader(dataset, batch_size=data_loader, shuffle=False)
+    else:
+        loader = pairs
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    steps = []
+    handle = optimizer.register_step_post_hook(lambda *args: steps.append(1))
+    try:
+        value = function(model, loader, optimizer, _loss(loss, weight))
+    finally:
+        handle.remove()
+    return {"value": value, "parameters": _parameters(model),
+            "training": [m.training for m in model.modules()], "steps": len(steps)}
+
+
+def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, seed=SEED):
+    """Runs your function on a small model (with dropout and batch norm) and watches each
+    forward pass: batch size, whether gradients were recorded, train/eval mode.
+
+    ``function(model, X)`` or ``function(model, X, batch_size=...)``; ``X`` as a numpy array, or
+    a tensor with ``tensor``. The model starts in train mode if ``train``. Returns the value,
+    the batches, and the model's mode after the call.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, train=train)
+    seen = []
+
+    def watch(module, inputs):
+        x = inputs[0]
+        seen.append({"shape": list(x.shape), "grad": torch.is_grad_enabled(),
+                     "training": any(m.training for m in module.modules())})
+
+    X = as_tensor(X) if tensor else np.array(X, dtype=np.float32)
+    handle = model.register_forward_pre_hook(watch)
+    try:
+        torch.manual_seed(seed + 1)
+        value = function(model, X) if batch_size is None else function(model, X, batch_size=batch_size)
+    finally:
+        handle.remove()
+    return {"value": value, "forwards": seen, "training_after": model.training}
+
+
+def call_with_tensors(function, *args, tensors=(0,), **kwargs):
+    """Calls your function with the arguments at ``tensors`` given as torch tensors."""
+    args = [as_tensor(a, "int64" if np.asarray(a).dtype.kind in "iu" else "float32")
+            if i in tensors else a for i, a in enumerate(args)]
+    return function(*args, **kwargs)
+
+
+def loss_on(cls, logits, target, kwargs=None, weight=None):
+    """Builds the loss (``weight``, if given, as a float32 tensor) and runs it on logits and
+    targets: the loss, and the gradient it sends back to the logits."""
+    torch = _torch()
+    kwargs = dict(kwargs or {})
+    if weight is not None:
+        kwargs["weight"] = as_tensor(weight)
+    loss_fn = cls(**kwargs)
+    logits = as_tensor(logits).requires_grad_(True)
+    value = loss_fn(logits, as_tensor(target, "int64"))
+    grad = None
+    if isinstance(value, torch.Tensor) and value.requires_grad and value.numel() == 1:
+        value.backward()
+        grad = None if logits.grad is None else to_array(logits.grad)
+    return {"value": value, "logits_gradient": grad}
+
+
+# --- probes of transfer learning (lesson 4) ----------------------------------------------------
+
+def _weight_layers(model):
+    torch = _torch()
+    return [(name, m) for name, m in model.named_modules()
+            if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
+
+
+def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED):
+    """Calls your function on a small trained-looking model and reports the model afterwards:
+    its layers, which of the old parameters changed, the new last Linear, the output shape.
+
+    ``function(model, n_classes)`` on a model made from ``spec`` (layers in ``frozen`` frozen).
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, frozen=frozen)
+    old_name, old = _weight_layers(model)[-1]
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    torch.manual_seed(seed + 1)
+    value = function(model, n_classes)
+    target = value if isinstance(value, torch.nn.Module) else model
+    layers = _weight_layers(target)
+    head_name, head = layers[-1] if layers else (None, None)
+    changed = sorted(name for name, p in target.named_parameters()
+                     if name in before and not name.startswith(old_name + ".")
+                     and not torch.equal(before[name], p.detach()))
+    gone = sorted(name for name in before if not name.startswith(old_name + ".")
+                  and name not in dict(target.named_parameters()))
+    report = {"returned_model": value is model, "layers": [[n, describe(m)] for n, m in layers],
+              "changed": changed, "gone": gone, "head": None, "output_shape": None}
+    if isinstance(head, torch.nn.Linear):
+        bound = 1.0 / np.sqrt(head.in_features)
+        report["head"] = {
+            "name": head_name, "in": head.in_features, "out": head.out_features,
+            "bias": head.bias is not None, "new_object": head is not old,
+            "trainable": all(p.requires_grad for p in head.parameters()),
+            "dtype": str(head.weight.dtype),
+            "fresh": bool(head.weight.detach().abs().max() <= bound + 1e-6)
+                     and not (head.weight.shape == old.weight.shape
+                              and torch.equal(head.weight.detach(), before[old_name + ".weight"])),
+        }
+    if x is not None:
+        with torch.no_grad():
+            report["output_shape"] = list(target(as_tensor(x)).shape)
+    return report
+
+
+def set_trainable_on(function, spec, steps, frozen=(), seed=SEED):
+    """Calls your function on a small model once per entry of ``steps`` (``n_trainable``), in
+    order, and reports after each call which parameters are trainable."""
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, frozen=frozen)
+    after = []
+    for n in steps:
+        value = function(model, n)
+        after.append({"n_trainable": n, "returned_model": value is model,
+                      "trainable": [[name, bool(p.requires_grad)] for name, p in model.named_parameters()]})
+    return after
