@@ -234,3 +234,38 @@ def fine_tune(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, **kwar
         raise ValueError("every parameter is frozen: nothing to fine-tune")
     with frozen_norms_in_eval(model):
         return fit(model, X, y, epochs=epochs, epoch_fn=epoch_fn, **kwargs)
+
+
+# --- keeping a trained model between lessons ------------------------------------------------------
+
+def checkpoint_dir():
+    """Where trained models are kept between lessons: ``$ECGLAB_CACHE``, else
+    ``~/.cache/ecg-course``."""
+    import os
+    from pathlib import Path
+    return Path(os.environ.get("ECGLAB_CACHE") or Path.home() / ".cache" / "ecg-course")
+
+
+def save_checkpoint(model: nn.Module, name: str, **meta) -> "Path":
+    """Save ``model``'s weights and ``meta`` (data source, epochs, scores...) as ``<name>.pt``
+    in :func:`checkpoint_dir`; lesson 4 starts from the network lesson 3 trained."""
+    folder = checkpoint_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.pt"
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "class": type(model).__name__, "meta": meta}, path)
+    return path
+
+
+def load_checkpoint(model: nn.Module, name: str) -> dict | None:
+    """Load ``<name>.pt`` into ``model`` and return its ``meta``; None (model untouched) when
+    there is no such checkpoint or it does not fit the model."""
+    path = checkpoint_dir() / f"{name}.pt"
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+    except (RuntimeError, KeyError, OSError, ValueError, EOFError):
+        return None
+    return dict(saved.get("meta") or {})
