@@ -1,4 +1,4 @@
-"""The command line: ``python -m ecglab data info|fetch|build`` and ``python -m ecglab reproduce``.
+"""The command line: ``python -m ecglab data info|fetch|build|provenance`` and ``python -m ecglab reproduce``.
 
 Every command that reads data takes ``--data-dir DIR`` (default: ``$ECGLAB_DATA``, else ``data/`` of
 the repository). Errors in the input are one line on stderr naming the file, and exit status 2.
@@ -118,6 +118,61 @@ def _build(args) -> int:
     return 0
 
 
+#: Unplaced rows the human summary of ``data provenance`` lists before "... N more".
+SHOW_UNPLACED = 10
+
+
+def _provenance(args) -> int:
+    from .data import provenance as prov
+    result = prov.provenance(args.files, data_dir=args.data_dir,
+                             progress=not args.json and show_progress())
+    if args.csv:
+        _write_placements(Path(args.csv), result["rows"])
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    index = result["index"]
+    print(f"index: {index['beats']:,} beats of {index['records']} MIT-BIH records in {index['data_dir']}")
+    if index["records"] < prov.MITBIH_RECORDS:
+        print(f"  (only {index['records']} of {prov.MITBIH_RECORDS} records: rows of the others "
+              "cannot be placed)")
+    for part in result["files"]:
+        print(f"{part['file']}: {part['placed']:,} of {part['total']:,} rows placed, from "
+              f"{part['records']} records ({part['patients']} patients)")
+    if len(result["files"]) > 1:
+        several = result["in_several_files"]
+        print(f"all files: {result['placed']:,} of {result['total']:,} rows placed, from "
+              f"{result['records']} records ({result['patients']} patients); "
+              f"{len(several['records'])} records ({several['patients']} patients) have rows in "
+              "more than one file")
+    unplaced = [r for r in result["rows"] if r["record"] is None]
+    if unplaced:
+        print(f"not placed ({len(unplaced):,}):")
+    for row in unplaced[:SHOW_UNPLACED]:
+        print(f"  {row['file']} row {row['row']}: {prov.explain(row)}")
+    if len(unplaced) > SHOW_UNPLACED:
+        print(f"  ... {len(unplaced) - SHOW_UNPLACED:,} more")
+    if args.csv:
+        print(f"wrote {args.csv} ({len(result['rows']):,} rows)")
+    return 0
+
+
+def _write_placements(path: Path, rows: list[dict]) -> None:
+    """``--csv OUT``: a header, then file,row,record,sample,label per row (empty when not placed)."""
+    import csv
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["file", "row", "record", "sample", "label"])
+            for r in rows:
+                writer.writerow([r["file"], r["row"], r["record"] or "",
+                                 "" if r["sample"] is None else r["sample"], r["label"]])
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+
+
 def _reproduce(args) -> int:
     from .reproduce import reproduce
     return reproduce(Path(args.out), data_dir=args.data_dir, quick=args.quick)
@@ -129,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "and the reference pipeline of the ecg-course.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="the datasets: info, fetch, build")
+    data = sub.add_parser("data", help="the datasets: info, fetch, build, provenance")
     actions = data.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", metavar="DIR",
@@ -155,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the stratified 80/20 split")
     p.set_defaults(run=_build)
+
+    p = actions.add_parser("provenance", parents=[common],
+                           help="the MIT-BIH record and sample of every row of Kaggle MIT-BIH CSVs",
+                           description="Find every row of Kaggle-format MIT-BIH CSVs among the beats "
+                                       "cut from the records (mitdb/ of the data directory): its "
+                                       "record (patient) and annotation sample. A row is placed "
+                                       "only when its 187 values match exactly one beat with its "
+                                       "label; otherwise it is listed with the reason.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="Kaggle-format CSV files")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--csv", metavar="OUT", help="also write file,row,record,sample,label per row")
+    p.set_defaults(run=_provenance)
 
     p = sub.add_parser("reproduce", parents=[common],
                        help="the whole reference pipeline, with a report and figures")

@@ -246,9 +246,10 @@ def checkpoint_dir():
     return Path(os.environ.get("ECGLAB_CACHE") or Path.home() / ".cache" / "ecg-course")
 
 
-def save_checkpoint(model: nn.Module, name: str, **meta) -> "Path":
+def save_checkpoint(model: nn.Module, name: str, **meta):
     """Save ``model``'s weights and ``meta`` (data source, epochs, scores...) as ``<name>.pt``
-    in :func:`checkpoint_dir`; lesson 4 starts from the network lesson 3 trained."""
+    in :func:`checkpoint_dir` and return the path; lesson 4 starts from the network lesson 3
+    trained."""
     folder = checkpoint_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.pt"

@@ -1,6 +1,6 @@
 # Exercise module of lesson 4: write your code where it says YOUR CODE HERE.
 # Made from solutions/ecglab/transfer.py by `python -m autograder generate`, which
-# never replaces a copy you have edited. (fingerprint fae176de50a8)
+# never replaces a copy you have edited. (fingerprint 3bfd288f64fe)
 """Lesson 4 — transfer learning: from arrhythmia to myocardial infarction.
 
 A network trained on the 5 MIT-BIH classes has learnt what a beat looks like. To detect
@@ -44,9 +44,11 @@ def replace_head(model: nn.Module, n_classes: int) -> nn.Module:
     4. Return the model (changed in place, as ``model.to(...)`` is).
 
     EXAMPLE:
-    >>> model = replace_head(KachueeNet(n_classes=5), n_classes=2)
-    >>> model.classifier[-1]
-    Linear(in_features=32, out_features=2, bias=True)
+    >>> model = nn.Sequential(nn.Conv1d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 183, 5))
+    >>> replace_head(model, n_classes=2)[-1]
+    Linear(in_features=732, out_features=2, bias=True)
+
+    For ``KachueeNet`` the new layer is ``model.classifier[4]``: ``Linear(32, 2)``.
 
     HINT: the new layer is trainable even if the model was frozen: a fresh ``nn.Linear`` has
     ``requires_grad=True``.
@@ -86,9 +88,13 @@ def set_trainable(model: nn.Module, n_trainable: int) -> nn.Module:
     5. Return the model.
 
     EXAMPLE:
-    >>> model = set_trainable(KachueeNet(), 3)         # the three dense layers only
-    >>> count_parameters(model, trainable_only=True)
-    3301
+    >>> model = nn.Sequential(nn.Conv1d(1, 4, 5), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(732, 32), nn.ReLU(), nn.Linear(32, 5))
+    >>> model = set_trainable(model, 2)                 # the two Linear layers
+    >>> [name for name, p in model.named_parameters() if p.requires_grad]
+    ['3.weight', '3.bias', '5.weight', '5.bias']
+
+    ``set_trainable(KachueeNet(), 3)`` leaves its three dense layers (3,301 parameters) trainable.
 
     HINT: freeze first, then unfreeze: a second call with a smaller ``n_trainable`` must freeze
     again what the first one left trainable.

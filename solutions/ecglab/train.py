@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: F401 (the stubs do not use it yet; FocalLoss does)
 from torch import nn
 
 
@@ -86,9 +86,15 @@ def train_one_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer, 
        graph in memory.
 
     EXAMPLE:
-    >>> loader = DataLoader(TensorDataset(X, y), batch_size=256, shuffle=True)
-    >>> train_one_epoch(model, loader, torch.optim.Adam(model.parameters()), nn.CrossEntropyLoss())
-    0.4127...
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(187, 5))
+    >>> X, y = torch.rand(100, 1, 187), torch.randint(0, 5, (100,))
+    >>> loader = DataLoader(TensorDataset(X, y), batch_size=32)     # 32, 32, 32 and 4 beats
+    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> loss = train_one_epoch(model, loader, optimizer, nn.CrossEntropyLoss())
+    >>> type(loss).__name__, model.training
+    ('float', True)
 
     HINT: use the ``loss_fn`` you are given (it may be weighted, or a focal loss).
 
@@ -107,6 +113,11 @@ def train_one_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer, 
     -------
     float
         The mean loss per beat over the epoch. The model is left in train mode.
+
+    Raises
+    ------
+    ValueError
+        When the loader gives no batches (there is no mean of nothing).
     """
     ### BEGIN SOLUTION
     device = next(model.parameters()).device
@@ -144,8 +155,10 @@ def predict(model: nn.Module, X, batch_size: int = 1024) -> np.ndarray:
     4. Put the model back in the mode it was in, and return the labels as a numpy int64 array.
 
     EXAMPLE:
-    >>> predict(model, beats)          # beats: ndarray (21892, 187)
-    array([0, 0, 2, ..., 4, 0, 1])
+    >>> model = nn.Sequential(nn.Conv1d(1, 4, 5), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 183, 5))
+    >>> labels = predict(model, np.zeros((3000, 187)), batch_size=1024)   # 3 forward passes
+    >>> labels.shape, labels.dtype
+    ((3000,), dtype('int64'))
 
     HINT: a ``try``/``finally`` puts the mode back even when the model raises.
 
