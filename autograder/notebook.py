@@ -164,6 +164,48 @@ def exercises(module: str) -> _Exercises:
     return _Exercises(module)
 
 
+def network(name: str = "KachueeNet", n_classes: int = 5, exercises_used: tuple = ("2.2", "2.3"),
+            grade: bool = True):
+    """A fresh lesson-2 network for a later lesson: yours when it is written and passes its checks,
+    else (self-study) the reference, with a notice that says why.
+
+    ``grade``: run the checks of ``exercises_used`` first (a few seconds); without it, yours is
+    used when it builds and runs on a batch of beats and has ``features`` and ``classifier``. In
+    grading mode yours is always used (nbgrader's release carries lesson 2 solved).
+    """
+    import torch
+
+    yours = getattr(importlib.import_module("ecglab.models"), name)
+    reference = None if grading_mode() else reference_module("models")
+    problem = "" if implemented(yours) else "is not written yet"
+    if not problem and reference is not None:
+        try:
+            model = yours(n_classes=n_classes)
+            with torch.no_grad():
+                model(torch.zeros(2, 1, 187))
+            missing = [p for p in ("features", "classifier")
+                       if not isinstance(getattr(model, p, None), torch.nn.Module)]
+            if missing:
+                problem = f"has no {missing[0]!r}"
+        except Exception as exc:
+            problem = f"raised {type(exc).__name__}: {(str(exc) or '-').splitlines()[0][:120]}"
+    if not problem and grade and reference is not None:
+        from . import grader
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = grader.grade(package_dir().parent, exercises=list(exercises_used))
+        failing = [e.id for e in report.exercises if not e.full_marks]
+        if failing:
+            problem = f"does not pass exercise {' and '.join(failing)} yet"
+    if problem and reference is not None:
+        print(f"ℹ your {name} {problem}: this lesson uses the reference {name} — finish lesson 2 "
+              f"(check(\"2.3\")) to use yours")
+        return getattr(reference, name)(n_classes=n_classes)
+    if not problem:
+        print(f"✓ using your {name} from lesson 2")
+    return yours(n_classes=n_classes)
+
+
 # --- set-up ----------------------------------------------------------------------------------------
 
 def fetch_hint(database: str = "mitbih") -> str:
@@ -345,4 +387,4 @@ def check(exercise_id: str, figures: bool | None = None) -> Points:
     return Points(min(result.max, max(0.0, result.points)))
 
 
-__all__ = ["setup", "check", "exercises", "grading_mode", "save_work", "restore_work"]
+__all__ = ["setup", "check", "exercises", "network", "grading_mode", "save_work", "restore_work"]

@@ -29,6 +29,12 @@ BUGS = {
     "2.2": ("return self.pool(torch.relu(y + x))", "return self.pool(torch.relu(y) + x)"),
     # trainable_only ignored
     "2.5": (" if p.requires_grad or not trainable_only)", ")"),
+    # no zero_grad: every step uses the gradients of all the batches so far
+    "3.2": ("        optimizer.zero_grad()\n", ""),
+    # specificity from the false negatives instead of the false positives
+    "3.5": ('"specificity": ratio(tn, tn + fp)', '"specificity": ratio(tn, tn + fn)'),
+    # never freezes again what an earlier call left trainable
+    "4.2": ("    model.requires_grad_(False)\n", ""),
 }
 #: Code that takes the grader down with it, if the grader let it: exercise -> (old, new).
 DISASTERS = {

@@ -303,3 +303,45 @@ def parameter_bars(tables: dict, title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --- lesson 3: what a trained classifier gets right and wrong ---------------------------------------
+
+def confusion(cm: np.ndarray, classes=CLASSES, ax=None, title: str = ""):
+    """A confusion matrix: colour = share of each true class (row), text = the counts.
+
+    Parameters
+    ----------
+    cm : ndarray, shape (n_classes, n_classes), int
+        Rows true, columns predicted.
+    """
+    ax = _axes(ax, figsize=(4.2, 3.8))
+    cm = np.asarray(cm)
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), n in np.ndenumerate(cm):
+        ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=8,
+                color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    return ax
+
+
+def per_class_bars(values: dict, classes=CLASSES, ylabel: str = "", ax=None, title: str = "",
+                   anchors: dict | None = None):
+    """Grouped bars: one group per class, one bar per entry of ``values`` (``{name: [v per
+    class]}``); ``anchors`` (``{label: [v per class]}``) are drawn as markers beside them."""
+    ax = _axes(ax, figsize=(8, 3))
+    names = list(values)
+    width = 0.8 / max(len(names), 1)
+    x = np.arange(len(classes))
+    for k, name in enumerate(names):
+        ax.bar(x - 0.4 + width * (k + 0.5), values[name], width, label=name)
+    for label, marks in (anchors or {}).items():
+        ax.plot(x, marks, "k_", markersize=18, markeredgewidth=2, label=label, linestyle="none")
+    ax.set_xticks(x, classes)
+    ax.set(ylabel=ylabel, ylim=(0, 1.05), title=title)
+    legend_above(ax)
+    return ax

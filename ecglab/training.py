@@ -152,8 +152,9 @@ def _progress(batches, desc: str, show: bool):
 
 def fit(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, loss_fn=None,
         evaluate: Callable | None = None, lr: float = 1e-3, batch_size: int = 256, seed: int = 0,
-        optimizer: torch.optim.Optimizer | None = None, progress: bool = True,
-        live: LiveCurves | None = None, on: torch.device | None = None) -> History:
+        optimizer: torch.optim.Optimizer | None = None, one_cycle: bool = True,
+        progress: bool = True, live: LiveCurves | None = None,
+        on: torch.device | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs on ``(X, y)`` with ``epoch_fn`` (exercise 3.2).
 
     Parameters
@@ -168,7 +169,11 @@ def fit(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, loss_fn=None
     evaluate : callable, optional
         ``evaluate(model) -> {"accuracy": ..., ...}`` after each epoch (see :func:`scorer`).
     optimizer : torch.optim.Optimizer, optional
-        Default Adam with ``lr`` over the trainable parameters only.
+        Default Adam over the trainable parameters only.
+    one_cycle : bool
+        The learning rate follows one cycle (``OneCycleLR``: up to ``lr`` in the first 30 % of
+        the steps, then down to almost 0), stepped after every optimizer step, so that a few
+        epochs go a long way; without it, ``lr`` throughout.
     progress : bool
         A progress bar over each epoch's batches.
     live : LiveCurves, optional
@@ -188,6 +193,24 @@ def fit(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, loss_fn=None
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     history = History(device=str(on))
     batches = loader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
+    handle = None
+    if one_cycle and epochs * len(batches):
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr,
+                                                       total_steps=epochs * len(batches))
+        # stepped by the optimizer itself, so that any epoch function (yours) drives it
+        handle = optimizer.register_step_post_hook(
+            lambda *_: schedule.step() if schedule.last_epoch < schedule.total_steps - 1 else None)
+    try:
+        _epochs(model, batches, optimizer, loss_fn, epochs, epoch_fn, evaluate, progress, live,
+                history)
+    finally:
+        if handle is not None:
+            handle.remove()
+    return history
+
+
+def _epochs(model, batches, optimizer, loss_fn, epochs, epoch_fn, evaluate, progress, live,
+            history) -> None:
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         loss = epoch_fn(model, _progress(batches, f"epoch {epoch}/{epochs}", progress),
@@ -199,7 +222,6 @@ def fit(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, loss_fn=None
         history.epochs.append(row)
         if live is not None:
             live.update(history)
-    return history
 
 
 @contextlib.contextmanager

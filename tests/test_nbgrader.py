@@ -38,29 +38,32 @@ def graded_class(tmp_path_factory):
     return students, autograde_class(root, 1, students, COURSE), root
 
 
-@pytest.fixture(scope="module")
-def graded_lesson2(tmp_path_factory):
-    """Lesson 2 (PyTorch models, graded through probes) through the same round trip."""
-    by_name = {s.name: s for s in demo_class(2, COURSE)}
+@pytest.fixture(scope="module", params=[2, 3, 4], ids=lambda n: f"lesson{n}")
+def graded_torch_lesson(request, tmp_path_factory):
+    """Lessons 2-4 (PyTorch models, training, transfer; graded through probes) through the same
+    round trip: the reference, blank stubs, and plausible bugs."""
+    lesson = request.param
+    by_name = {s.name: s for s in demo_class(lesson, COURSE)}
     students = [by_name["ada"], by_name["blank"], by_name["bugs"]]
-    root = tmp_path_factory.mktemp("nbgrader2") / "course"
-    return students, autograde_class(root, 2, students, COURSE), root
+    root = tmp_path_factory.mktemp(f"nbgrader{lesson}") / "course"
+    return lesson, students, autograde_class(root, lesson, students, COURSE), root
 
 
-def test_lesson2_round_trip(graded_lesson2, tmp_path):
-    students, result, _ = graded_lesson2
+def test_torch_lesson_round_trip(graded_torch_lesson, tmp_path):
+    lesson, students, result, _ = graded_torch_lesson
     assert result["autograde_returncode"] == 0, result["log"]
-    total = COURSE.lesson(2).points
+    total = COURSE.lesson(lesson).points
     assert sum(result["scores"]["ada"].values()) == total
     assert sum(result["scores"]["blank"].values()) == 0
     bugs = next(s for s in students if s.name == "bugs")
+    assert bugs.bugs, f"lesson {lesson} has no simulated bug (autograder/submissions.py BUGS)"
     assert 0 < sum(result["scores"]["bugs"].values()) < total
     impl = write_package_for(bugs, tmp_path / "bugs", COURSE)
     proc = subprocess.run([sys.executable, "-m", "autograder", "check", "--impl", str(impl),
-                           "--lesson", "2", "--json"], cwd=REPO, env=subprocess_env(),
+                           "--lesson", str(lesson), "--json"], cwd=REPO, env=subprocess_env(),
                           capture_output=True, text=True, timeout=300)
     cli = {e["id"]: e["points"] for e in json.loads(proc.stdout)["exercises"]}
-    gradebook = {e.id: result["scores"]["bugs"][e.grade_id] for e in COURSE.lesson(2).exercises}
+    gradebook = {e.id: result["scores"]["bugs"][e.grade_id] for e in COURSE.lesson(lesson).exercises}
     assert cli == pytest.approx(gradebook)
 
 
