@@ -31,7 +31,8 @@ def _check(args) -> int:
 def _lessons(args) -> int:
     from .lessons import run_lessons
     impl = Path(args.impl).resolve() if args.impl else REPO
-    results = run_lessons(impl, grading=args.grading, lessons=args.lesson, data_dir=args.data_dir)
+    results = run_lessons(impl, grading=args.grading, lessons=args.lesson, data_dir=args.data_dir,
+                          quick=args.quick)
     if args.json:
         print(json.dumps({"lessons": results}, indent=2))
     else:
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grading", action="store_true", help="as nbgrader runs them (NBGRADER_EXECUTION)")
     p.add_argument("--lesson", type=int, action="append", help="only this lesson (repeatable)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (sets ECGLAB_DATA)")
+    p.add_argument("--quick", action="store_true",
+                   help="small training settings in lessons 3-4 (sets ECGLAB_QUICK=1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=_lessons)
 

@@ -544,27 +544,83 @@ def _failure_text(case, c, problem, reply, want, exercise, ref_function) -> str:
     return "\n".join(lines)
 
 
+def _spec_text(spec) -> str:
+    """A model spec of :func:`autograder.probes.make_model` as the student would write it."""
+    parts = []
+    for kind, arguments in spec:
+        if kind == "same":
+            parts.append(f"layer {arguments}")
+        elif kind == "Sequential":
+            parts.append(_spec_text(arguments))
+        elif kind == "Headed":
+            parts.append(f"a module with .body = {_spec_text(arguments[0])} and "
+                         f".head = Linear({arguments[1]}, {arguments[2]})")
+        else:
+            parts.append(f"{kind}({', '.join(map(repr, arguments))})")
+    return "nn.Sequential(" + ", ".join(parts) + ")"
+
+
+#: How a probe that runs a *function of a model* calls it, as the student reads it.
+_FUNCTION_PROBES = {
+    "call_on_model": "{name}(model, {kwargs})",
+    "train_epoch": "{name}(model, loader, optimizer, loss_fn) with torch.optim.SGD and batches "
+                   "of {batches} beats",
+    "predict_on": "{name}(model, X{batch})",
+    "replace_head_on": "{name}(model, {n})",
+    "set_trainable_on": "{name}(model, n) for n in {steps}, one call after the other",
+}
+
+
+def _first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring, on one line, without reST markup."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return (paragraph if end < 0 else paragraph[:end + 1]).replace("``", "")
+
+
 def _probe_text(name: str, c) -> list[str]:
     """What a probe call did, as the student reads it (the probe's first docstring line)."""
-    doc = (getattr(probes, c.probe).__doc__ or "").strip().splitlines()
+    lines = [f"the check: {_first_sentence(getattr(probes, c.probe).__doc__) or c.probe}"]
+    if c.probe in _FUNCTION_PROBES:
+        spec = c.args[0]
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in c.kwargs.items()
+                           if k not in ("frozen", "seed", "x") and not isinstance(v, np.ndarray))
+        batches = [len(b[0]) for b in c.args[1]] if c.probe == "train_epoch" else []
+        lines.append("call: " + _FUNCTION_PROBES[c.probe].format(
+            name=name, kwargs=kwargs, batches=batches or "no",
+            batch=f", batch_size={c.kwargs['batch_size']}" if c.kwargs.get("batch_size") else "",
+            n=c.args[1] if len(c.args) > 1 else "", steps=c.args[1] if len(c.args) > 1 else ""))
+        lines.append(f"  model = {_spec_text(spec)}"
+                     + (f", layers {list(c.kwargs['frozen'])} frozen" if c.kwargs.get("frozen") else ""))
+        if c.probe == "train_epoch":
+            lines.append(f"  loss_fn: {c.kwargs.get('loss', 'cross_entropy')}"
+                         + (" (weighted)" if c.kwargs.get("weight") is not None else "")
+                         + f"; the model starts in {'train' if c.kwargs.get('train') else 'eval'} mode")
+        if c.probe == "predict_on":
+            lines.append(f"  X = {show(c.args[1])}" + (" (as a torch tensor)" if c.kwargs.get("tensor") else ""))
+        return lines
+    if c.probe == "loss_on":
+        built = dict(c.kwargs.get("kwargs") or {})
+        if c.kwargs.get("weight") is not None:
+            built["weight"] = np.asarray(c.kwargs["weight"]).tolist()
+        lines.append(f"call: {name}({', '.join(f'{k}={v!r}' for k, v in built.items())})(logits, target)")
+        lines.append(f"  logits = {show(c.args[0])}")
+        lines.append(f"  target = {show(c.args[1])}")
+        return lines
+    if c.probe == "call_with_tensors":
+        lines.append(f"call: {name}(" + ", ".join("torch.tensor(...)" if i in c.kwargs.get("tensors", (0,))
+                                                 else repr(a) for i, a in enumerate(c.args)) + ")")
+        lines.append(f"  with the tensor of {show(c.args[0])}")
+        return lines
     args = c.args[0] if c.args and isinstance(c.args[0], tuple) else ()
     built = c.kwargs.get("kwargs") or {}
     shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in built.items()])
-    lines = [f"the check: {doc[0].replace('``', '') if doc else c.probe}"]
-    if c.probe == "call_on_model":
-        lines.append(f"call: {name}(" + ", ".join(["model"] + [
-            f"{k}={v!r}" for k, v in c.kwargs.items() if k not in ("frozen", "seed")]) + ")")
-        lines.append("  model = nn.Sequential(" + ", ".join(
-            f"layer {a}" if kind == "same" else f"{kind}({', '.join(map(repr, a))})"
-            for kind, a in c.args[0]) + ")" + (f", layers {list(c.kwargs['frozen'])} frozen"
-                                                if c.kwargs.get("frozen") else ""))
-    else:
-        lines.append(f"model: {name}({shown}), built after torch.manual_seed(0)"
-                     + (" with a stand-in for ResidualBlock (the reference block's parameters "
-                        "and outputs), so that only your network's own code counts here"
-                        if c.kwargs.get("stand_in") else ""))
-        if isinstance(c.kwargs.get("x"), np.ndarray):
-            lines.append(f"input: x = {show(c.kwargs['x'])}")
+    lines.append(f"model: {name}({shown}), built after torch.manual_seed(0)"
+                 + (" with a stand-in for ResidualBlock (the reference block's parameters "
+                    "and outputs), so that only your network's own code counts here"
+                    if c.kwargs.get("stand_in") else ""))
+    if isinstance(c.kwargs.get("x"), np.ndarray):
+        lines.append(f"input: x = {show(c.kwargs['x'])}")
     return lines
 
 

@@ -15,8 +15,11 @@ from .course import REPO, load_course
 
 
 def run_notebook(path: Path, impl: Path, grading: bool = False, timeout: int = 900,
-                 data_dir: str | None = None) -> dict:
-    """Execute one notebook; returns ``{"ok", "seconds", "error"}`` (error: the first failing cell)."""
+                 data_dir: str | None = None, quick: bool = False) -> dict:
+    """Execute one notebook; returns ``{"ok", "seconds", "error"}`` (error: the first failing cell).
+
+    ``quick``: with ``ECGLAB_QUICK=1``, which makes the lessons that train (3 and 4) use the small
+    settings of grading mode while everything else stays as in self-study."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -28,6 +31,10 @@ def run_notebook(path: Path, impl: Path, grading: bool = False, timeout: int = 9
     os.environ["MPLBACKEND"] = "agg"
     if data_dir:
         os.environ["ECGLAB_DATA"] = str(Path(data_dir).resolve())
+    if quick:
+        os.environ["ECGLAB_QUICK"] = "1"
+    else:
+        os.environ.pop("ECGLAB_QUICK", None)
     if grading:
         os.environ["NBGRADER_EXECUTION"] = "autograde"
     else:
@@ -50,13 +57,15 @@ def run_notebook(path: Path, impl: Path, grading: bool = False, timeout: int = 9
 
 
 def run_lessons(impl: Path, grading: bool = False, lessons: list[int] | None = None,
-                data_dir: str | None = None, notebooks: Path = REPO / "lessons") -> list[dict]:
+                data_dir: str | None = None, notebooks: Path = REPO / "lessons",
+                quick: bool = False) -> list[dict]:
     """Run every lesson notebook in ``notebooks`` (default ``lessons/``), or the given lesson numbers."""
     results = []
     for lesson in load_course().lessons:
         path = Path(notebooks) / f"{lesson.notebook}.ipynb"
         if (lessons and lesson.number not in lessons) or not path.is_file():
             continue
-        result = run_notebook(path, Path(impl).resolve(), grading=grading, data_dir=data_dir)
+        result = run_notebook(path, Path(impl).resolve(), grading=grading, data_dir=data_dir,
+                              quick=quick)
         results.append({"lesson": lesson.number, **result})
     return results

@@ -1,8 +1,8 @@
 """``python -m ecglab reproduce``: the reference pipeline of the course, with a report and figures.
 
-data -> beats -> train -> evaluate -> transfer -> interpret. Each stage runs when the course has
-it; a stage that is not part of the course yet is listed under ``"not_yet"`` in ``results.json``
-and its results are ``null`` — never made up.
+data -> beats -> train -> evaluate -> transfer -> interpret. A stage that the pipeline does not
+run yet is listed under ``"not_yet"`` in ``results.json`` and its results are ``null`` — never
+made up. (Lessons 3 and 4 train and transfer the network with their own, shorter settings.)
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 
 #: Stages that later lessons add; each names the lesson that brings it.
 NOT_YET = {
-    "mitbih_beat": "training and evaluating the CNN on the beat split (lessons 2-3)",
-    "mitbih_interpatient": "evaluation on the inter-patient split DS1 -> DS2 (lesson 3)",
-    "ptb_beat": "myocardial-infarction model on PTB (lesson 4)",
-    "transfer": "transfer of the MIT-BIH network to PTB, per number of trained layers (lesson 4)",
+    "mitbih_beat": "the full training recipe on the beat split (lesson 3 runs a short version)",
+    "mitbih_interpatient": "the full recipe on DS1 -> DS2 (lesson 3 runs a short version)",
+    "ptb_beat": "myocardial-infarction model on PTB (lesson 4 runs a short version)",
+    "transfer": "transfer per number of trained layers, full settings (lesson 4 runs a short version)",
     "interpret": "activations, receptive fields, saliency and Grad-CAM (lesson 5)",
 }
 
@@ -113,7 +113,7 @@ def render_report(results: dict) -> str:
     if det:
         lines.append(f"- the 0.9 threshold detector of lesson 1 finds {det['detected']:,} beats where "
                      f"{det['annotated']:,} are annotated ({det['records']} records)")
-    lines += ["", "Not part of the course yet (results are null in results.json):"]
+    lines += ["", "Not in the reference pipeline yet (results are null in results.json):"]
     lines += [f"- {key}: {what}" for key, what in results["not_yet"].items()]
     lines += ["", f"({results['seconds']} s)"]
     return "\n".join(lines) + "\n"

@@ -30,9 +30,11 @@ def fresh(tmp_path_factory):
 @pytest.mark.parametrize("which,grading", [("reference", False), ("reference", True), ("stubs", False)],
                          ids=["reference", "reference-grading-mode", "stubs-self-study"])
 def test_lessons_run_to_the_end(fresh, which, grading):
+    """The stubs run with ECGLAB_QUICK (small training settings): what is tested there is that
+    every reference fallback works, which the settings do not change."""
     notebooks, stubs = fresh
     results = run_lessons(SOLUTIONS if which == "reference" else stubs, grading=grading,
-                          notebooks=notebooks)
+                          notebooks=notebooks, quick=which == "stubs")
     assert results, "no lesson notebook found"
     for result in results:
         assert result["ok"], f"lesson {result['lesson']}: {result['error']}"
