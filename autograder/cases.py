@@ -421,7 +421,7 @@ def value_leaving_model(compare_value: Comparison) -> Comparison:
 
 def _no_tensor(actual, what: str) -> str | None:
     if isinstance(actual, Tensorlike):
-        return (f"returned a torch tensor ({actual.dtype}, on {actual.device}); return {what} "
+        return (f"returned a torch tensor ({actual.dtype}, on {actual.device}); expected {what} "
                 f"(.item() for a single number, .cpu().numpy() for many)")
     return None
 
@@ -484,6 +484,9 @@ def same_report(atol: float = 1e-9) -> Comparison:
                 problem = _no_tensor(got, "a numpy array") or values(got, want)
                 if not problem and key == "support" and np.asarray(got).dtype.kind not in "iu":
                     problem = f"dtype {np.asarray(got).dtype}; counts are whole numbers (int64)"
+            elif isinstance(got, np.ndarray):
+                problem = (f"{show(got)}; expected a single float, not an array "
+                           f"(float(...) makes one)")
             else:
                 problem = number(got, want)
             if problem:
@@ -532,17 +535,28 @@ def predicted_like() -> Comparison:
     def compare(actual, expected):
         if not isinstance(actual, dict):
             return f"returned {show(actual)}"
+        if "raised" in expected:        # the model raised (probes.predict_on, model_raises)
+            if actual.get("raised") != expected["raised"]:
+                what = ("returned normally" if actual.get("raised") is None
+                        else f"raised {actual['raised']}")
+                return (f"{what} where the model raises {expected['raised']}; expected the model's "
+                        f"error to reach the caller")
+            if actual.get("training_after") != expected["training_after"]:
+                return ("left the model in eval mode when the model raised; expected train mode, "
+                        "the mode it was in before: put it back in a finally block")
+            return None
         forwards, wanted = actual.get("forwards") or [], expected["forwards"]
         if any(f.get("grad") for f in forwards):
-            return ("the model ran with gradients recorded; wrap the forward passes in "
-                    "torch.no_grad() (less memory, and nothing to backpropagate)")
+            return ("the model ran with gradients recorded; expected every forward pass without "
+                    "them: wrap the forward passes in torch.no_grad() (less memory, and nothing "
+                    "to backpropagate)")
         if any(f.get("training") for f in forwards):
             return ("the model ran in train mode (dropout on, batch norm on batch statistics); "
-                    "call model.eval() first")
+                    "expected eval mode: call model.eval() first")
         limit = max(f["shape"][0] for f in wanted) if wanted else 0
         sizes = [f["shape"][0] for f in forwards]
         if wanted and sizes and max(sizes) > limit:
-            return (f"a forward pass of {max(sizes)} beats, but batch_size allows at most {limit}: "
+            return (f"a forward pass of {max(sizes)} beats, expected at most {limit} (batch_size): "
                     f"run the model on X[i : i + batch_size]")
         if sizes != [f["shape"][0] for f in wanted] and sum(sizes) != sum(f["shape"][0] for f in wanted):
             return f"the forward passes saw {sum(sizes)} beats in all, expected {sum(f['shape'][0] for f in wanted)}"
@@ -552,7 +566,8 @@ def predicted_like() -> Comparison:
         if actual.get("training_after") != expected["training_after"]:
             mode = "train" if expected["training_after"] else "eval"
             return f"left the model in {'train' if actual.get('training_after') else 'eval'} mode; " \
-                   f"it was in {mode} mode before, put it back (model.train(was_training))"
+                   f"expected {mode} mode, the mode it was in before: put it back " \
+                   f"(model.train(was_training))"
         problem = labels(actual.get("value"), expected["value"])
         return f"the labels: {problem}" if problem else None
 
@@ -571,6 +586,11 @@ def same_loss(atol: float = 1e-6) -> Comparison:
         got = actual.get("value")
         if not isinstance(got, Tensorlike):
             return f"the loss is {show(got)}; expected a scalar torch tensor (to call .backward() on)"
+        behind = [n for n in actual.get("left_behind") or [] if n not in expected.get("left_behind", [])]
+        if behind:
+            return (f"the tensor {_few(behind, 3)} stays where it is when the loss is moved "
+                    f"(loss_fn.to(device) moves only parameters and buffers); expected it to move "
+                    f"with the loss, as a buffer (self.register_buffer)")
         if np.shape(got.array) != ():
             return (f"the loss has shape {np.shape(got.array)}; expected a scalar, the mean over "
                     f"the beats")
@@ -580,8 +600,8 @@ def same_loss(atol: float = 1e-6) -> Comparison:
         if problem:
             return f"the loss: {problem}"
         if actual.get("logits_gradient") is None:
-            return ("no gradient reaches the logits: the loss must be computed from them with "
-                    "torch operations (no .item(), .detach() or numpy)")
+            return ("no gradient reaches the logits, expected one: the loss must be computed from "
+                    "them with torch operations (no .item(), .detach() or numpy)")
         problem = grad(actual["logits_gradient"], expected["logits_gradient"])
         return f"the gradient with respect to the logits: {problem}" if problem else None
 
@@ -598,12 +618,14 @@ def head_replaced() -> Comparison:
         if not isinstance(actual, dict):
             return f"returned {show(actual)}"
         if not actual.get("returned_model"):
-            return "did not return the model it was given (change it in place and return it)"
+            return ("did not return the model it was given; expected the same model object back "
+                    "(change it in place and return it)")
         if actual.get("gone"):
-            return f"removed or renamed other layers' parameters: {_few(actual['gone'], 3)}"
+            return (f"removed or renamed other layers' parameters: {_few(actual['gone'], 3)}; "
+                    f"expected every layer but the last Linear where it was")
         if actual.get("changed"):
-            return (f"changed the weights of {_few(actual['changed'], 3)}; only the last Linear "
-                    f"is to be replaced")
+            return (f"changed the weights of {_few(actual['changed'], 3)}; expected only the last "
+                    f"Linear to be replaced, every other layer as it was")
         head, want = actual.get("head"), expected["head"]
         names = [n for n, _ in actual.get("layers") or []]
         wanted = [n for n, _ in expected["layers"]]
@@ -613,14 +635,21 @@ def head_replaced() -> Comparison:
         if (head["in"], head["out"]) != (want["in"], want["out"]):
             return (f"the last layer is Linear({head['in']}, {head['out']}), expected "
                     f"Linear({want['in']}, {want['out']})")
-        if not head["new_object"] or not head["fresh"]:
+        if not head["new_object"] or head["fresh"] is False:
             return ("the last layer keeps the old layer's weights; expected a fresh nn.Linear "
                     "(new random weights)")
         if not head["trainable"]:
-            return "the new last layer is frozen (requires_grad False); a fresh nn.Linear is trainable"
+            return ("the new last layer is frozen (requires_grad False); expected a trainable one, "
+                    "as a fresh nn.Linear is")
         if head["bias"] != want["bias"] or head["dtype"] != want["dtype"]:
             return f"the new layer has bias={head['bias']}, dtype {head['dtype']}; expected " \
-                   f"bias={want['bias']}, dtype {want['dtype']}"
+                   f"bias={want['bias']}, dtype {want['dtype']} (the old layer's dtype)"
+        if head.get("device") != want.get("device"):
+            return (f"the new layer is on the {head.get('device')} device, expected the "
+                    f"{want.get('device')} device of the model: put it on the old layer's device")
+        if actual.get("output_error") and not expected.get("output_error"):
+            return (f"the model no longer runs ({actual['output_error']}); expected an output of "
+                    f"shape {expected['output_shape']}")
         if actual.get("output_shape") != expected["output_shape"]:
             return f"the model's output has shape {actual.get('output_shape')}, expected {expected['output_shape']}"
         return None
@@ -638,7 +667,7 @@ def same_trainable() -> Comparison:
         for a, e in zip(actual, expected):
             call_text = f"set_trainable(model, {e['n_trainable']})"
             if not a.get("returned_model"):
-                return f"{call_text} did not return the model"
+                return f"{call_text} did not return the model; expected the model it was given"
             mine, theirs = dict(a.get("trainable") or []), dict(e["trainable"])
             wrong_on = [n for n, t in theirs.items() if t and not mine.get(n)]
             wrong_off = [n for n, t in theirs.items() if not t and mine.get(n)]

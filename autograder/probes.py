@@ -32,7 +32,9 @@ SEED = 0
 #: Modules a probe's torch code imports on first use, which the worker loads before its guard:
 #: an optimizer's first step imports ``torch._dynamo``, whose import sets ``__defaults__`` of
 #: functions (which the guard refuses to graded code).
-PRELOAD = {"train_epoch": ("torch._dynamo",)}
+PRELOAD = {"train_epoch": ("torch._dynamo",),
+           # what works on the "meta" device (no data) imports on first use too
+           "replace_head_on": ("torch._dynamo", "torch._subclasses.schema_check_mode")}
 
 
 def _torch():
@@ -457,13 +459,16 @@ def train_epoch(function, spec, batches, lr=0.1, momentum=0.0, loss="cross_entro
             "training": [m.training for m in model.modules()], "steps": len(steps)}
 
 
-def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, seed=SEED):
+def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, seed=SEED,
+               dtype="float32", model_raises=False):
     """Runs your function on a small model (with dropout and batch norm) and watches each
     forward pass: batch size, whether gradients were recorded, train/eval mode.
 
-    ``function(model, X)`` or ``function(model, X, batch_size=...)``; ``X`` as a numpy array, or
-    a tensor with ``tensor``. The model starts in train mode if ``train``. Returns the value,
-    the batches, and the model's mode after the call.
+    ``function(model, X)`` or ``function(model, X, batch_size=...)``; ``X`` as a numpy array of
+    ``dtype``, or a tensor with ``tensor``. The model starts in train mode if ``train``. Returns
+    the value, the batches, and the model's mode after the call. With ``model_raises`` (beats
+    the model cannot take), the error is caught here and only its type and the mode are returned
+    (NotImplementedError, a stub's, is not caught).
     """
     torch = _torch()
     torch.manual_seed(seed)
@@ -475,13 +480,19 @@ def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, see
         seen.append({"shape": list(x.shape), "grad": torch.is_grad_enabled(),
                      "training": any(m.training for m in module.modules())})
 
-    X = as_tensor(X) if tensor else np.array(X, dtype=np.float32)
+    X = as_tensor(X, dtype) if tensor else np.array(X, dtype=dtype)
     handle = model.register_forward_pre_hook(watch)
     try:
         torch.manual_seed(seed + 1)
         value = function(model, X) if batch_size is None else function(model, X, batch_size=batch_size)
+    except Exception as exc:
+        if not model_raises or isinstance(exc, NotImplementedError):
+            raise
+        return {"raised": type(exc).__name__, "training_after": model.training}
     finally:
         handle.remove()
+    if model_raises:
+        return {"raised": None, "training_after": model.training}
     return {"value": value, "forwards": seen, "training_after": model.training}
 
 
@@ -492,21 +503,30 @@ def call_with_tensors(function, *args, tensors=(0,), **kwargs):
     return function(*args, **kwargs)
 
 
-def loss_on(cls, logits, target, kwargs=None, weight=None):
-    """Builds the loss (``weight``, if given, as a float32 tensor) and runs it on logits and
-    targets: the loss, and the gradient it sends back to the logits."""
+def loss_on(cls, logits, target, kwargs=None, weight=None, weight_as="tensor", moved=False):
+    """Builds the loss (``weight``, if given, as a float32 tensor, or as a ``"list"`` or a
+    float64 ``"numpy"`` array) and runs it on logits and targets: the loss, and the gradient it
+    sends back to the logits. With ``moved``, the loss is moved first, as the training loop does
+    (``loss_fn.to(device)``), and the tensors that stay behind (plain tensor attributes, which
+    ``.to`` does not move; 0-d ones, which torch lets mix with any device, are fine) are named."""
     torch = _torch()
     kwargs = dict(kwargs or {})
     if weight is not None:
-        kwargs["weight"] = as_tensor(weight)
+        kwargs["weight"] = {"tensor": as_tensor, "list": lambda w: np.asarray(w).tolist(),
+                            "numpy": lambda w: np.asarray(w, dtype=np.float64)}[weight_as](weight)
     loss_fn = cls(**kwargs)
+    report = {}
+    if moved and isinstance(loss_fn, torch.nn.Module):
+        loss_fn = loss_fn.to("cpu")
+        report["left_behind"] = sorted(name for name, v in vars(loss_fn).items()
+                                       if isinstance(v, torch.Tensor) and v.ndim > 0)
     logits = as_tensor(logits).requires_grad_(True)
     value = loss_fn(logits, as_tensor(target, "int64"))
     grad = None
     if isinstance(value, torch.Tensor) and value.requires_grad and value.numel() == 1:
         value.backward()
         grad = None if logits.grad is None else to_array(logits.grad)
-    return {"value": value, "logits_gradient": grad}
+    return {"value": value, "logits_gradient": grad, **report}
 
 
 # --- probes of transfer learning (lesson 4) ----------------------------------------------------
@@ -517,24 +537,31 @@ def _weight_layers(model):
             if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
 
 
-def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED):
+def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED, dtype="float32",
+                    device=None):
     """Calls your function on a small trained-looking model and reports the model afterwards:
     its layers, which of the old parameters changed, the new last Linear, the output shape.
 
-    ``function(model, n_classes)`` on a model made from ``spec`` (layers in ``frozen`` frozen).
+    ``function(model, n_classes)`` on a model made from ``spec`` (layers in ``frozen`` frozen),
+    of ``dtype``, and moved to ``device`` if given (``"meta"``: tensors without data, a device
+    other than the CPU on every machine; there neither the weights' values nor the output are
+    looked at).
     """
     torch = _torch()
     torch.manual_seed(seed)
-    model = make_model(spec, frozen=frozen)
+    model = make_model(spec, frozen=frozen).to(dtype=getattr(torch, dtype))
+    on_data = device is None
+    if not on_data:
+        model.to(device)
     old_name, old = _weight_layers(model)[-1]
-    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    before = {name: p.detach().clone() if on_data else None for name, p in model.named_parameters()}
     torch.manual_seed(seed + 1)
     value = function(model, n_classes)
     target = value if isinstance(value, torch.nn.Module) else model
     layers = _weight_layers(target)
     head_name, head = layers[-1] if layers else (None, None)
     changed = sorted(name for name, p in target.named_parameters()
-                     if name in before and not name.startswith(old_name + ".")
+                     if on_data and name in before and not name.startswith(old_name + ".")
                      and not torch.equal(before[name], p.detach()))
     gone = sorted(name for name in before if not name.startswith(old_name + ".")
                   and name not in dict(target.named_parameters()))
@@ -542,18 +569,24 @@ def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED):
               "changed": changed, "gone": gone, "head": None, "output_shape": None}
     if isinstance(head, torch.nn.Linear):
         bound = 1.0 / np.sqrt(head.in_features)
+        fresh = None
+        if on_data:
+            fresh = (bool(head.weight.detach().abs().max() <= bound + 1e-6)
+                     and not (head.weight.shape == old.weight.shape
+                              and torch.equal(head.weight.detach(), before[old_name + ".weight"])))
         report["head"] = {
             "name": head_name, "in": head.in_features, "out": head.out_features,
             "bias": head.bias is not None, "new_object": head is not old,
             "trainable": all(p.requires_grad for p in head.parameters()),
-            "dtype": str(head.weight.dtype),
-            "fresh": bool(head.weight.detach().abs().max() <= bound + 1e-6)
-                     and not (head.weight.shape == old.weight.shape
-                              and torch.equal(head.weight.detach(), before[old_name + ".weight"])),
+            "dtype": str(head.weight.dtype), "device": head.weight.device.type, "fresh": fresh,
         }
-    if x is not None:
-        with torch.no_grad():
-            report["output_shape"] = list(target(as_tensor(x)).shape)
+    if x is not None and on_data:    # a forward pass on "meta" imports much of torch lazily
+        try:
+            with torch.no_grad():
+                out = target(as_tensor(x, dtype))
+            report["output_shape"] = list(out.shape)
+        except Exception as exc:
+            report["output_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     return report
 
 

@@ -58,14 +58,23 @@ def loader(X, y, batch_size: int = 256, shuffle: bool = True, seed: int = 0) -> 
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
-def balanced_subset(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of at most ``per_class`` beats of each class (all of a smaller class).
+def balanced_subset(y: np.ndarray, per_class, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded sample with at most ``per_class`` beats of each class.
 
-    For short runs: the rare classes keep every beat, the common one is thinned.
+    For short runs: the rare classes keep every beat, the common ones are thinned.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,), int
+    per_class : int or sequence of int
+        The cap of every class, or one cap per class (``[2500, 1200, ...]``: class 0 at most
+        2,500 beats, class 1 at most 1,200, ...).
     """
+    y = np.asarray(y)
     rng = np.random.default_rng(seed)
-    keep = [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)]
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+    caps = per_class if np.ndim(per_class) else [per_class] * (int(y.max()) + 1 if len(y) else 0)
+    keep = [rng.permutation(np.flatnonzero(y == c))[:caps[c]] for c in np.unique(y)]
+    return np.sort(np.concatenate(keep)).astype(np.int64) if keep else np.zeros(0, np.int64)
 
 
 def scorer(X, y, predict_fn: Callable, report_fn: Callable | None = None,

@@ -122,6 +122,7 @@ def test_balanced_subset_caps_each_class():
     picked = training.balanced_subset(y, per_class=10, seed=0)
     assert np.bincount(y[picked]).tolist() == [10, 5, 10]
     assert np.all(np.diff(picked) > 0)
+    assert np.bincount(y[training.balanced_subset(y, [30, 2, 20])]).tolist() == [30, 2, 20]
 
 
 def test_checkpoints_round_trip_and_refuse_a_model_they_do_not_fit(tmp_path, monkeypatch):

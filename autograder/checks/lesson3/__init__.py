@@ -15,10 +15,15 @@ The functions of a model are graded by behaviour through probes (:mod:`autograde
   parameters), and the loss function it is given used (weighted, label smoothing, a plain
   function);
 * ``predict`` runs a model with dropout and batch norm: every forward pass must run without
-  gradients, in eval mode, with at most ``batch_size`` beats, and the model's mode must be put
-  back;
+  gradients, in eval mode, with at most ``batch_size`` beats, on float32 beats whatever the
+  input's dtype, and the model's mode must be put back, also when the model raises;
 * ``FocalLoss`` is compared on its value and on the gradient it sends to the logits; with
-  ``gamma=0`` also with ``torch.nn.functional.cross_entropy``.
+  ``gamma=0`` also with ``torch.nn.functional.cross_entropy``; its weight may come as a list or
+  an array, and must move with the loss (``loss_fn.to(device)``, as the training loop does).
+
+The confusion matrix must refuse, not miscount, a label of ``-1`` or ``n_classes`` and a
+``y_pred`` of length 1 (which ``t * n_classes + p`` would broadcast), and count uint8 labels of
+20 classes without overflow; the report must refuse a matrix that is not square.
 """
 
 from __future__ import annotations
@@ -163,6 +168,10 @@ def predict_cases(ctx: Context) -> list[Case]:
         Case("a tensor input as well as a numpy one",
              [probe("predict_on", model, beats[:12], tensor=True)], same,
              hint="torch.as_tensor(X, dtype=torch.float32) takes both"),
+        Case("float64 beats (as np.loadtxt reads them) for a float32 model",
+             [probe("predict_on", model, beats[:12], dtype="float64"),
+              probe("predict_on", model, beats[:6], tensor=True, dtype="float64")], same,
+             hint="the model's weights are float32: make X float32 before the forward pass"),
         Case("batches of at most batch_size beats",
              [probe("predict_on", model, beats[:50], batch_size=16),
               probe("predict_on", model, beats[:7], batch_size=3)], same,
@@ -173,6 +182,9 @@ def predict_cases(ctx: Context) -> list[Case]:
              [probe("predict_on", model, beats[:10], train=True),
               probe("predict_on", model, beats[:10], train=False)], same,
              hint="was_training = model.training, and model.train(was_training) at the end"),
+        Case("the mode is put back even when the model raises (beats of the wrong length)",
+             [probe("predict_on", model, beats[:8, :150], batch_size=4, model_raises=True)], same,
+             hint="try: ... finally: model.train(was_training)"),
         Case("labels are a numpy int64 array; no beats give an empty one",
              [probe("predict_on", _cnn(5, norm=False), beats[:5]),
               probe("predict_on", _cnn(5, norm=False), beats[:0])], same,
@@ -211,12 +223,25 @@ def confusion_matrix_cases(ctx: Context) -> list[Case]:
         Case("no labels at all: a matrix of zeros",
              [_cm_call(sk, np.zeros(0, np.int64), np.zeros(0, np.int64), 3)], exact,
              hint="np.zeros((n_classes, n_classes), dtype=np.int64) to start from"),
-        Case("labels as lists", [call([1, 0, 1], [1, 1, 1], 2)], exact,
-             hint="np.asarray(y_true) first"),
+        Case("labels as lists, also empty ones",
+             [call([1, 0, 1], [1, 1, 1], 2), call([], [], 3)], exact,
+             hint="np.asarray(y_true, dtype=np.int64) first (an empty list is a float array)"),
+        Case("labels stored as uint8, 20 classes",
+             [call(_labels(rng, 200, 20).astype(np.uint8), _labels(rng, 200, 20).astype(np.uint8), 20),
+              call(np.array([19, 19, 18], np.uint8), np.array([19, 18, 19], np.uint8), 20)], exact,
+             hint="make the labels int64 before any arithmetic on them: 19 * 20 + 19 does not fit "
+                  "in a uint8"),
         Case("a label outside 0..n_classes-1, or lengths that differ: ValueError",
              [call(np.array([0, 3]), np.array([0, 1]), 3), call(np.array([0, 1]), np.array([-1, 1]), 3),
               call(np.array([0, 1, 1]), np.array([0, 1]), 3)], exact,
              hint="check the lengths and the range of both and raise ValueError"),
+        Case("a label of exactly n_classes or -1, or one predicted label for three beats: "
+             "ValueError, not a count in another cell",
+             [call(np.array([0, 0]), np.array([3, 0]), 3), call(np.array([1, 2]), np.array([-1, 1]), 3),
+              call(np.array([2, 0]), np.array([1, 3]), 3), call(np.array([3, 0]), np.array([0, 0]), 3),
+              call(np.array([0, 1, 2]), np.array([1]), 3)], exact,
+             hint="check 0 <= label < n_classes for both arrays, and that they have the same "
+                  "length, before counting"),
     ]
 
 
@@ -269,6 +294,13 @@ def classification_report_cases(ctx: Context) -> list[Case]:
         Case("support is an int64 array, the ratios float arrays, accuracy and macro_f1 floats",
              [checked([[3, 1], [0, 2]])], same,
              hint="support = cm.sum(axis=1); float(...) for the two single numbers"),
+        Case("the matrix as a list of lists", [call([[7, 1, 0], [2, 5, 1], [0, 3, 4]])], same,
+             hint="np.asarray(cm) first"),
+        Case("a matrix that is not square (or not 2-D) raises ValueError",
+             [call(np.array([[1, 2, 3]])), call(np.array([[4, 1, 0], [2, 3, 1]])),
+              call(np.zeros((1, 0), np.int64)), call(np.array([3, 1, 2]))], same,
+             hint="check cm.ndim == 2 and cm.shape[0] == cm.shape[1], and raise ValueError "
+                  "otherwise"),
     ]
 
 
@@ -310,6 +342,14 @@ def focal_loss_cases(ctx: Context) -> list[Case]:
              hint="multiply each beat's loss by weight[target] and divide by the sum of those "
                   "weights, not by N, as nn.CrossEntropyLoss does"),
         Case("weighted, gamma=2", [probe("loss_on", x2, t2, kwargs={"gamma": 2.0}, weight=w3)], same),
+        Case("the weight moves with the loss (the training loop calls loss_fn.to(device))",
+             [probe("loss_on", x2, t2, kwargs={"gamma": 2.0}, weight=w3, moved=True)], same,
+             hint="keep the weight as a buffer, self.register_buffer('weight', ...): .to(device) "
+                  "moves parameters and buffers, not plain tensor attributes"),
+        Case("the weight as a list or a numpy array",
+             [probe("loss_on", x2, t2, kwargs={"gamma": 2.0}, weight=w3, weight_as="list"),
+              probe("loss_on", x2, t2, kwargs={"gamma": 1.0}, weight=w3, weight_as="numpy")], same,
+             hint="torch.as_tensor(weight, dtype=torch.float32) accepts a list, an array or a tensor"),
         Case("large logits: finite loss and gradient",
              [probe("loss_on", big, np.array([1, 0]), kwargs={"gamma": 2.0}),
               probe("loss_on", big, np.array([0, 2]), kwargs={"gamma": 0.0})], same,

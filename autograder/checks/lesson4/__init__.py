@@ -7,8 +7,9 @@ layer is an attribute ``head`` (no ``Sequential`` to index into), some of them f
 
 * ``replace_head``: the model comes back (the same object), every parameter but the old last
   ``Linear``'s is as it was, the new last layer is a fresh, trainable
-  ``Linear(in_features, n_classes)`` in the old one's place, and the output has ``n_classes``
-  columns;
+  ``Linear(in_features, n_classes)`` in the old one's place, of the old one's dtype (a float64
+  model) and on its device (a model on torch's ``meta`` device, which every machine has), and
+  the output has ``n_classes`` columns;
 * ``set_trainable``: after each of a sequence of calls (more, then fewer trainable layers), the
   same parameters are trainable as with the reference — batch-norm parameters frozen, the
   weight layers counted in order, ``0`` freezing everything.
@@ -65,6 +66,16 @@ def replace_head_cases(ctx: Context) -> list[Case]:
         Case("a frozen model gets a trainable head",
              [probe("replace_head_on", _kachuee_like(), 2, frozen=[0, 1], x=x)], same,
              hint="a fresh nn.Linear has requires_grad=True: do not copy the old layer's settings"),
+        Case("a float64 model gets a float64 head",
+             [probe("replace_head_on", _kachuee_like(), 2, x=x, dtype="float64")], same,
+             hint="give the new layer the old layer's dtype (old.weight.dtype)"),
+        Case("a model on another device gets its new head on that device ('meta' here)",
+             [probe("replace_head_on", _kachuee_like(), 2, device="meta")], same,
+             hint="put the new layer on the old layer's device (old.weight.device): a fresh "
+                  "nn.Linear is made on the CPU"),
+        Case("n_classes=1 gives one output; n_classes=0 raises ValueError",
+             [probe("replace_head_on", PLAIN, 1, x=x), probe("replace_head_on", PLAIN, 0)], same,
+             hint="a head needs at least one output: raise ValueError if n_classes < 1"),
         Case("a model without a Linear layer raises ValueError",
              [probe("replace_head_on", [["Conv1d", [1, 2, 3]], ["Flatten", []]], 2)], same,
              hint="if no module is an nn.Linear, raise ValueError"),
