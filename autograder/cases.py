@@ -516,6 +516,10 @@ def trained_like(atol: float = 1e-5) -> Comparison:
                     f"expected {expected['steps']} (once per batch)")
         if actual.get("training") != expected["training"]:
             return "left the model in eval mode; expected model.train() before the first batch"
+        if actual.get("names_after") != expected["names_after"] \
+                or len(actual.get("parameters") or []) != len(expected["parameters"]):
+            return ("changed which parameters the model has; expected the same parameters, "
+                    "trained in place by the optimizer")
         for (name, a), (_, e) in zip(actual.get("parameters") or [], expected["parameters"]):
             problem = params(a, e)
             if problem:
@@ -546,6 +550,18 @@ def predicted_like() -> Comparison:
                         "the mode it was in before: put it back in a finally block")
             return None
         forwards, wanted = actual.get("forwards") or [], expected["forwards"]
+        inner = actual.get("first_layer") or []
+        if any(grad for _, grad, _ in inner) or any(train for _, _, train in inner):
+            forwards = forwards + [{"shape": [n], "grad": grad, "training": train}
+                                   for n, grad, train in inner]
+        elif sum(n for n, _, _ in inner) != sum(f["shape"][0] for f in forwards):
+            return ("the model's layers saw other beats than the model's forward passes "
+                    "(model.forward(x) or a layer called directly?); expected model(x) for every "
+                    "batch")
+        if actual.get("dtypes_after") != expected["dtypes_after"]:
+            return (f"changed the model's dtype to {', '.join(actual.get('dtypes_after') or [])}; "
+                    f"expected it left as it was ({', '.join(expected['dtypes_after'])}): convert "
+                    f"the beats to the model's dtype, not the model")
         if any(f.get("grad") for f in forwards):
             return ("the model ran with gradients recorded; expected every forward pass without "
                     "them: wrap the forward passes in torch.no_grad() (less memory, and nothing "
@@ -564,10 +580,10 @@ def predicted_like() -> Comparison:
             return (f"the model got batches of shape {tuple(forwards[0]['shape'])}, expected "
                     f"{tuple(wanted[0]['shape'])}: a 2-D input (N, 187) needs its channel axis")
         if actual.get("training_after") != expected["training_after"]:
-            mode = "train" if expected["training_after"] else "eval"
-            return f"left the model in {'train' if actual.get('training_after') else 'eval'} mode; " \
-                   f"expected {mode} mode, the mode it was in before: put it back " \
-                   f"(model.train(was_training))"
+            mode = "train" if expected["training_after"][0] else "eval"
+            return (f"left the model (or some of its layers) in another mode than it was in; "
+                    f"expected {mode} mode for every layer, as before: put it back with "
+                    f"model.train(was_training), which sets every layer, not model.training = ...")
         problem = labels(actual.get("value"), expected["value"])
         return f"the labels: {problem}" if problem else None
 
@@ -584,6 +600,9 @@ def same_loss(atol: float = 1e-6) -> Comparison:
         if not isinstance(actual, dict):
             return f"returned {show(actual)}"
         got = actual.get("value")
+        if expected.get("module") and not actual.get("module"):
+            return ("FocalLoss(...) is not an nn.Module; expected a class derived from nn.Module "
+                    "(so that .to(device) moves it, as the training loop does)")
         if not isinstance(got, Tensorlike):
             return f"the loss is {show(got)}; expected a scalar torch tensor (to call .backward() on)"
         behind = [n for n in actual.get("left_behind") or [] if n not in expected.get("left_behind", [])]
@@ -620,6 +639,11 @@ def head_replaced() -> Comparison:
         if not actual.get("returned_model"):
             return ("did not return the model it was given; expected the same model object back "
                     "(change it in place and return it)")
+        if actual.get("settings_changed"):
+            return (f"changed requires_grad of {_few(actual['settings_changed'], 3)}; expected "
+                    f"only the head replaced (freezing is set_trainable's job)")
+        if actual.get("mode_changed"):
+            return "changed the train/eval mode of the model; expected only the head replaced"
         if actual.get("gone"):
             return (f"removed or renamed other layers' parameters: {_few(actual['gone'], 3)}; "
                     f"expected every layer but the last Linear where it was")
@@ -668,6 +692,9 @@ def same_trainable() -> Comparison:
             call_text = f"set_trainable(model, {e['n_trainable']})"
             if not a.get("returned_model"):
                 return f"{call_text} did not return the model; expected the model it was given"
+            if a.get("changed"):
+                return (f"{call_text} changed the values of {_few(a['changed'], 3)}; expected only "
+                        f"requires_grad set, the weights left as they are")
             mine, theirs = dict(a.get("trainable") or []), dict(e["trainable"])
             wrong_on = [n for n, t in theirs.items() if t and not mine.get(n)]
             wrong_off = [n for n, t in theirs.items() if not t and mine.get(n)]

@@ -450,13 +450,18 @@ def train_epoch(function, spec, batches, lr=0.1, momentum=0.0, loss="cross_entro
         loader = pairs
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     steps = []
+    # the parameters as they are now: what the function does to the model's registry of them
+    # (emptied, replaced) cannot hide what happened to the tensors themselves
+    own = list(model.named_parameters())
+    modules = list(model.modules())
     handle = optimizer.register_step_post_hook(lambda *args: steps.append(1))
     try:
         value = function(model, loader, optimizer, _loss(loss, weight))
     finally:
         handle.remove()
-    return {"value": value, "parameters": _parameters(model),
-            "training": [m.training for m in model.modules()], "steps": len(steps)}
+    return {"value": value, "parameters": [[name, to_array(p)] for name, p in own],
+            "names_after": [name for name, _ in model.named_parameters()],
+            "training": [m.training for m in modules], "steps": len(steps)}
 
 
 def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, seed=SEED,
@@ -473,27 +478,36 @@ def predict_on(function, spec, X, batch_size=None, train=True, tensor=False, see
     torch = _torch()
     torch.manual_seed(seed)
     model = make_model(spec, train=train)
-    seen = []
+    seen, inner = [], []
+    modules = list(model.modules())
 
     def watch(module, inputs):
         x = inputs[0]
         seen.append({"shape": list(x.shape), "grad": torch.is_grad_enabled(),
-                     "training": any(m.training for m in module.modules())})
+                     "training": any(m.training for m in module.modules()), "dtype": str(x.dtype)})
+
+    def watch_layer(module, inputs):
+        # every layer too, so that a forward pass that bypasses the model's own hook still counts
+        inner.append([len(inputs[0]) if inputs[0].ndim else 0, torch.is_grad_enabled(), module.training])
 
     X = as_tensor(X, dtype) if tensor else np.array(X, dtype=dtype)
-    handle = model.register_forward_pre_hook(watch)
+    handles = [model.register_forward_pre_hook(watch)]
+    handles += [m.register_forward_pre_hook(watch_layer) for m in modules[1:2]]
     try:
         torch.manual_seed(seed + 1)
         value = function(model, X) if batch_size is None else function(model, X, batch_size=batch_size)
     except Exception as exc:
         if not model_raises or isinstance(exc, NotImplementedError):
             raise
-        return {"raised": type(exc).__name__, "training_after": model.training}
+        return {"raised": type(exc).__name__, "training_after": [m.training for m in modules]}
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
     if model_raises:
-        return {"raised": None, "training_after": model.training}
-    return {"value": value, "forwards": seen, "training_after": model.training}
+        return {"raised": None, "training_after": [m.training for m in modules]}
+    return {"value": value, "forwards": seen, "first_layer": inner,
+            "training_after": [m.training for m in modules],
+            "dtypes_after": sorted({str(p.dtype) for p in model.parameters()})}
 
 
 def call_with_tensors(function, *args, tensors=(0,), **kwargs):
@@ -515,7 +529,7 @@ def loss_on(cls, logits, target, kwargs=None, weight=None, weight_as="tensor", m
         kwargs["weight"] = {"tensor": as_tensor, "list": lambda w: np.asarray(w).tolist(),
                             "numpy": lambda w: np.asarray(w, dtype=np.float64)}[weight_as](weight)
     loss_fn = cls(**kwargs)
-    report = {}
+    report = {"module": isinstance(loss_fn, torch.nn.Module)}
     if moved and isinstance(loss_fn, torch.nn.Module):
         loss_fn = loss_fn.to("cpu")
         report["left_behind"] = sorted(name for name, v in vars(loss_fn).items()
@@ -555,6 +569,8 @@ def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED, dty
         model.to(device)
     old_name, old = _weight_layers(model)[-1]
     before = {name: p.detach().clone() if on_data else None for name, p in model.named_parameters()}
+    settings = ({name: p.requires_grad for name, p in model.named_parameters()},
+                [m.training for m in model.modules()])
     torch.manual_seed(seed + 1)
     value = function(model, n_classes)
     target = value if isinstance(value, torch.nn.Module) else model
@@ -565,8 +581,14 @@ def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED, dty
                      and not torch.equal(before[name], p.detach()))
     gone = sorted(name for name in before if not name.startswith(old_name + ".")
                   and name not in dict(target.named_parameters()))
+    # requires_grad of the other parameters, and every module's train/eval mode, as they were
+    others = {name: p.requires_grad for name, p in target.named_parameters()
+              if not name.startswith(head_name + ".")} if head_name else {}
+    modes = [m.training for m in target.modules() if m is not head]
+    unfrozen = sorted(name for name, flag in others.items() if settings[0].get(name, flag) != flag)
     report = {"returned_model": value is model, "layers": [[n, describe(m)] for n, m in layers],
-              "changed": changed, "gone": gone, "head": None, "output_shape": None}
+              "changed": changed, "gone": gone, "head": None, "output_shape": None,
+              "settings_changed": unfrozen, "mode_changed": modes != settings[1][:len(modes)]}
     if isinstance(head, torch.nn.Linear):
         bound = 1.0 / np.sqrt(head.in_features)
         fresh = None
@@ -574,6 +596,8 @@ def replace_head_on(function, spec, n_classes, frozen=(), x=None, seed=SEED, dty
             fresh = (bool(head.weight.detach().abs().max() <= bound + 1e-6)
                      and not (head.weight.shape == old.weight.shape
                               and torch.equal(head.weight.detach(), before[old_name + ".weight"])))
+        if on_data and fresh:
+            fresh = bool(head.weight.detach().std() > 0)    # random, not constant (zeros)
         report["head"] = {
             "name": head_name, "in": head.in_features, "out": head.out_features,
             "bias": head.bias is not None, "new_object": head is not old,
@@ -596,9 +620,12 @@ def set_trainable_on(function, spec, steps, frozen=(), seed=SEED):
     torch = _torch()
     torch.manual_seed(seed)
     model = make_model(spec, frozen=frozen)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
     after = []
     for n in steps:
         value = function(model, n)
         after.append({"n_trainable": n, "returned_model": value is model,
-                      "trainable": [[name, bool(p.requires_grad)] for name, p in model.named_parameters()]})
+                      "trainable": [[name, bool(p.requires_grad)] for name, p in model.named_parameters()],
+                      "changed": sorted(name for name, p in model.named_parameters()
+                                        if name in before and not torch.equal(before[name], p.detach()))})
     return after

@@ -271,10 +271,12 @@ def fine_tune(model: nn.Module, X, y, *, epochs: int, epoch_fn: Callable, **kwar
 
 def checkpoint_dir():
     """Where trained models are kept between lessons: ``$ECGLAB_CACHE``, else
-    ``~/.cache/ecg-course``."""
+    ``$XDG_CACHE_HOME/ecg-course``, else ``~/.cache/ecg-course``."""
     import os
     from pathlib import Path
-    return Path(os.environ.get("ECGLAB_CACHE") or Path.home() / ".cache" / "ecg-course")
+    if os.environ.get("ECGLAB_CACHE"):
+        return Path(os.environ["ECGLAB_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecg-course"
 
 
 def save_checkpoint(model: nn.Module, name: str, **meta):

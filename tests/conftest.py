@@ -30,6 +30,19 @@ assert Path(ecglab.__file__).resolve().is_relative_to(SOLUTIONS), (
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_checkpoint_folder(tmp_path_factory):
+    """Lessons 3 and 4 keep trained networks in a cache folder (``ecglab.training``): the tests'
+    lesson runs use a folder of their own, never a user's."""
+    previous = os.environ.get("ECGLAB_CACHE")
+    os.environ["ECGLAB_CACHE"] = str(tmp_path_factory.mktemp("checkpoints"))
+    yield
+    if previous is None:
+        os.environ.pop("ECGLAB_CACHE", None)
+    else:
+        os.environ["ECGLAB_CACHE"] = previous
+
+
 def _real_data_dir() -> Path | None:
     from ecglab.config import data_dir
     folder = data_dir()

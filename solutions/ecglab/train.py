@@ -183,7 +183,7 @@ def predict(model: nn.Module, X, batch_size: int = 1024) -> np.ndarray:
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad():          # no graph is recorded
             labels = [model(X[i:i + batch_size].to(device)).argmax(dim=1).cpu()
                       for i in range(0, len(X), batch_size)]
     finally:
