@@ -455,11 +455,11 @@ def same_counts() -> Comparison:
             return f"shape {actual.shape}, expected {expected.shape}"
         if actual.dtype.kind not in "iu":
             return f"dtype {actual.dtype}; expected whole numbers (int64)"
-        if not np.array_equal(actual, expected):
-            first = _index(np.argwhere(actual != expected)[0])
-            return (f"wrong counts: at {first} got {actual[tuple(np.argwhere(actual != expected)[0])]}, "
-                    f"expected {expected[tuple(np.argwhere(actual != expected)[0])]}; "
-                    f"{int((actual != expected).sum())} of {actual.size} entries differ")
+        differ = actual != expected
+        if differ.any():
+            first = tuple(np.argwhere(differ)[0])
+            return (f"wrong counts: at {_index(first)} got {actual[first]}, expected "
+                    f"{expected[first]}; {int(differ.sum())} of {actual.size} entries differ")
         if actual.dtype != np.int64:
             return f"the right counts, but of dtype {actual.dtype}; expected int64 (.astype(np.int64))"
         return None
