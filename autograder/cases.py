@@ -708,3 +708,174 @@ def same_trainable() -> Comparison:
         return None
 
     return compare
+
+
+# --- comparisons of lesson 5 (interpretation) ----------------------------------------------------
+
+def _left_as_found(actual: dict, expected: dict, what: str) -> str | None:
+    """What a function that only looks at a model must not do to it (see
+    :func:`autograder.probes._watched_call`): hooks left, mode, ``.grad``, ``requires_grad``,
+    weights or the input changed, forward passes in train mode."""
+    if actual.get("hooks_left"):
+        return (f"left {_plural(actual['hooks_left'], 'hook')} on the model; expected every hook "
+                f"{what} registers removed again (handle.remove(), in a finally: block)")
+    if actual.get("training_after") != expected.get("training_after"):
+        return ("changed the model's train/eval mode; expected it put back as it was "
+                "(remember model.training before, and model.train(was_training) after)")
+    passes, wanted = actual.get("passes") or [], expected.get("passes") or []
+    if wanted and not passes and actual.get("raised") is None:
+        return "never ran the model (its forward pass was not called)"
+    if wanted and any(any(p["training"]) for p in passes) and not any(any(p["training"]) for p in wanted):
+        return ("ran the model in train mode (dropout on, batch norm on the batch's statistics); "
+                "expected eval mode during the forward pass (model.eval())")
+    if actual.get("grads_changed"):
+        return (f"changed .grad of {_few(actual['grads_changed'], 3)}; expected the parameters' "
+                f"gradients left as they were (torch.autograd.grad(out, x) computes only the "
+                f"input's)")
+    if actual.get("settings_changed"):
+        return (f"changed requires_grad of {_few(actual['settings_changed'], 3)}; expected every "
+                f"parameter's requires_grad left as it was")
+    if actual.get("weights_changed"):
+        return f"changed the weights of {_few(actual['weights_changed'], 3)}; expected them untouched"
+    if actual.get("input_changed"):
+        return "changed the beats it was given (in place); expected them left as they were"
+    return None
+
+
+def _raised_as_expected(actual: dict, expected: dict) -> str | None:
+    if expected.get("raised") and not actual.get("raised"):
+        return f"returned normally; expected the model's {expected['raised']} to reach the caller"
+    return None
+
+
+def same_activations(atol: float = 1e-5) -> Comparison:
+    """For :func:`autograder.probes.activations_on`: the same layers' outputs (detached tensors
+    of the same shapes and values), no hook left, the model's mode put back."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        problem = _raised_as_expected(actual, expected) or _left_as_found(actual, expected,
+                                                                          "capture_activations")
+        if problem or expected.get("raised"):
+            return problem
+        value, want = actual.get("value"), expected["value"]
+        if not isinstance(value, dict) or "dict" not in value:
+            return f"returned {show(value)}; expected a dict {{layer name: tensor}}"
+        mine, theirs = dict(value["dict"]), dict(want["dict"])
+        if set(mine) != set(theirs):
+            missing, extra = sorted(set(theirs) - set(mine)), sorted(set(mine) - set(theirs))
+            parts = ([f"missing {_few(missing, 4)}"] if missing else []) + \
+                    ([f"unexpected {_few(extra, 4)}"] if extra else [])
+            return f"captured layers {list(mine)}; expected {list(theirs)} (" + "; ".join(parts) + ")"
+        for name, w in theirs.items():
+            a = mine[name]
+            if not isinstance(a, dict) or "tensor" not in a:
+                return f"[{name!r}] is {show(a)}; expected a torch tensor (the layer's output)"
+            if a["attached"]:
+                return (f"[{name!r}] is still attached to the autograd graph (requires_grad or "
+                        f"grad_fn); expected output.detach() (or torch.no_grad())")
+            got, exp = a["tensor"], w["tensor"]
+            if got.shape != exp.shape:
+                return f"[{name!r}] has shape {tuple(got.shape)}, expected {tuple(exp.shape)}"
+            if not np.allclose(got, exp, atol=atol, rtol=1e-5):
+                return f"[{name!r}] has other values: {_first_value_apart(got, exp, atol)}"
+        return None
+
+    return compare
+
+
+def same_fields() -> Comparison:
+    """For :func:`autograder.probes.fields_on`: the same ``{layer name: receptive field}``."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        if actual.get("hooks_left") or actual.get("changed"):
+            return "changed the model (hooks left or parameters changed); expected it only read"
+        value, want = actual.get("value"), expected["value"]
+        if not isinstance(value, dict):
+            return f"returned {show(value)}; expected a dict {{layer name: receptive field}}"
+        if list(value) != list(want):
+            return f"has the layers {list(value)}; expected {list(want)} (the modules of features, in order)"
+        for name, r in want.items():
+            got = value[name]
+            if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+                return f"[{name!r}] is {show(got)}; expected an int (a number of samples)"
+            if int(got) != int(r):
+                return f"[{name!r}] is {int(got)} samples, expected {int(r)}"
+        return None
+
+    return compare
+
+
+def same_map(atol: float = 1e-5, what: str = "map") -> Comparison:
+    """For :func:`autograder.probes.attribution_on`: the same ``(N, L)`` numpy map (saliency,
+    Grad-CAM) to ``atol``, and the model left exactly as it was found."""
+
+    def compare(actual, expected):
+        if not isinstance(actual, dict):
+            return f"returned {show(actual)}"
+        if expected.get("raised"):
+            if not actual.get("raised"):
+                return f"returned normally; expected the model's {expected['raised']} to reach the caller"
+            return _left_as_found(actual, expected, what)
+        problem = _left_as_found(actual, expected, what)
+        if problem:
+            return problem
+        value = actual.get("value")
+        if isinstance(value, dict) and "tensor" in value:
+            return (f"returned a torch tensor ({value['dtype']}); return a numpy array "
+                    f"(.detach().cpu().numpy())")
+        got, problem = _as_array(value, "array")
+        if problem:
+            return problem
+        exp = expected["value"]
+        if got.shape != exp.shape:
+            return f"shape {got.shape}, expected {exp.shape} (one row of {exp.shape[-1]} per beat)"
+        if not np.all(np.isfinite(got)):
+            return ("contains NaN or infinity; expected finite values (a row whose maximum is 0 "
+                    "stays zeros: never divide by 0)")
+        if not np.allclose(got, exp, atol=atol, rtol=1e-4):
+            return f"other values: {_first_value_apart(got, exp, atol)}"
+        return None
+
+    return compare
+
+
+def top_k_like(means: np.ndarray) -> Comparison:
+    """For ``top_activating``: ``k`` distinct int64 indices whose mean activations (``means``,
+    computed here from the call's input) are the ``k`` largest, largest first. Beats with equal
+    means may come in either order."""
+    means = np.asarray(means, dtype=np.float64)
+
+    def compare(actual, expected):
+        actual, problem = _as_array(actual, "array of int64 indices")
+        if problem:
+            return problem
+        if actual.dtype.kind not in "iu":
+            return f"dtype {actual.dtype}; indices must be integers (int64)"
+        if actual.shape != expected.shape:
+            return f"shape {actual.shape}, expected {expected.shape} (k indices)"
+        if len(set(actual.tolist())) != len(actual):
+            return f"repeats an index: {_few(actual.tolist())}"
+        if actual.size and (actual.min() < 0 or actual.max() >= len(means)):
+            return f"indices {_few(actual.tolist())} outside 0..{len(means) - 1}"
+        got, want = means[actual], means[expected]
+        if not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+            k = int(np.flatnonzero(~np.isclose(got, want, rtol=1e-9, atol=1e-12))[0])
+            return (f"place {k} is beat {int(actual[k])} (mean {got[k]:.6g}), expected a beat of "
+                    f"mean {want[k]:.6g} (beat {int(expected[k])}): the k largest means, largest first")
+        if actual.dtype != np.int64:
+            return f"the right beats, but of dtype {actual.dtype}; indices are int64 (.astype(np.int64))"
+        return None
+
+    return compare
+
+
+def _first_value_apart(actual: np.ndarray, expected: np.ndarray, atol: float) -> str:
+    """Where two arrays of one shape first differ by more than ``atol``, with both values."""
+    bad = np.argwhere(~np.isclose(actual, expected, atol=atol, rtol=1e-4))
+    first = tuple(int(i) for i in bad[0])
+    return (f"the first difference is at index {_index(first)}: got {_number(actual[first])}, "
+            f"expected {_number(expected[first])} ({len(bad):,} of {actual.size:,} values differ)")

@@ -34,7 +34,10 @@ SEED = 0
 #: functions (which the guard refuses to graded code).
 PRELOAD = {"train_epoch": ("torch._dynamo",),
            # what works on the "meta" device (no data) imports on first use too
-           "replace_head_on": ("torch._dynamo", "torch._subclasses.schema_check_mode")}
+           "replace_head_on": ("torch._dynamo", "torch._subclasses.schema_check_mode"),
+           # tensor.backward(gradient=...) checks the gradient's shape with symbolic shapes
+           "attribution_on": ("torch.fx.experimental.symbolic_shapes",),
+           "activations_on": ("torch.fx.experimental.symbolic_shapes",)}
 
 
 def _torch():
@@ -357,8 +360,18 @@ def make_model(spec, frozen=(), train=True):
     """An ``nn.Sequential`` from ``spec``: ``[["Conv1d", [1, 4, 3]], ["same", 0], ...]``
     (``["same", k]`` repeats layer k, sharing its parameters; ``["Sequential", spec]`` nests
     one; ``["Headed", [body spec, in, out]]`` is a module with a ``body`` and a ``head``
-    attribute, not a Sequential); layers in ``frozen`` get ``requires_grad_(False)``."""
+    attribute, not a Sequential; ``["Residual", [channels, kernel, pool, stride]]`` a block
+    with a skip connection, as ``ResidualBlock``; ``["Raises", []]`` a layer whose forward
+    raises RuntimeError); layers in ``frozen`` get ``requires_grad_(False)``.
+
+    ``[["Parts", [features spec, classifier spec]]]`` is a network shaped as the course's:
+    ``features`` and ``classifier`` attributes, beats ``(N, L)`` or ``(N, 1, L)`` in."""
     torch = _torch()
+    if len(spec) == 1 and spec[0][0] == "Parts":
+        model = _Parts(*[make_model(part) for part in spec[0][1]])
+        for name in frozen:              # module names here: "features.0", "classifier"
+            model.get_submodule(name).requires_grad_(False)
+        return model.train(train)
     layers = []
     for kind, arguments in spec:
         if kind == "same":
@@ -367,6 +380,10 @@ def make_model(spec, frozen=(), train=True):
             layers.append(make_model(arguments))
         elif kind == "Headed":
             layers.append(_Headed(make_model(arguments[0]), *arguments[1:]))
+        elif kind == "Residual":
+            layers.append(_Residual(*arguments))
+        elif kind == "Raises":
+            layers.append(_Raises())
         else:
             layers.append(getattr(torch.nn, kind)(*arguments))
     for k in frozen:
@@ -388,6 +405,51 @@ def _Headed(body, n_in, n_out):
             return self.head(torch.relu(self.body(x)))
 
     return Headed()
+
+
+def _Residual(channels, kernel, pool, stride):
+    """A residual block as the course's ``ResidualBlock``: conv, ReLU, conv, + input, ReLU, max-pool."""
+    torch = _torch()
+
+    class Residual(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv1d(channels, channels, kernel, padding=kernel // 2)
+            self.conv2 = torch.nn.Conv1d(channels, channels, kernel, padding=kernel // 2)
+            self.pool = torch.nn.MaxPool1d(pool, stride=stride)
+
+        def forward(self, x):
+            return self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))) + x))
+
+    return Residual()
+
+
+def _Raises():
+    torch = _torch()
+
+    class Raises(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("this layer always fails (a model that raises, on purpose)")
+
+    return Raises()
+
+
+def _Parts(features, classifier):
+    """A network with ``features`` and ``classifier``, as the course's networks."""
+    torch = _torch()
+
+    class Parts(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = features
+            self.classifier = classifier
+
+        def forward(self, x):
+            if x.dim() == 2:
+                x = x.unsqueeze(1)
+            return self.classifier(self.features(x).flatten(1))
+
+    return Parts()
 
 
 def call_on_model(function, spec, frozen=(), seed=SEED, **kwargs):
@@ -629,3 +691,135 @@ def set_trainable_on(function, spec, steps, frozen=(), seed=SEED):
                       "changed": sorted(name for name, p in model.named_parameters()
                                         if name in before and not torch.equal(before[name], p.detach()))})
     return after
+
+
+# --- probes of interpretation (lesson 5) ---------------------------------------------------------
+
+def _hook_count(model):
+    """Forward hooks and pre-hooks on the model's modules, and torch's global ones."""
+    torch = _torch()
+    module_hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+                       + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules())
+    g = torch.nn.modules.module
+    return module_hooks + len(g._global_forward_hooks) + len(g._global_forward_pre_hooks)
+
+
+def _watched_call(function, model, args, kwargs, raises=False, grads=False, seed=SEED):
+    """Calls ``function(model, *args, **kwargs)`` and watches it: every forward pass of the model
+    (eval mode? gradients on?), the hooks, modes, ``requires_grad`` and ``.grad`` of the
+    parameters before and after, and the input (``args[0]``) before and after. With ``grads``
+    the parameters carry ``.grad`` values first, as after training. With ``raises`` an error of
+    the model is caught (not NotImplementedError, a stub's) and only the state is reported."""
+    torch = _torch()
+    modules = list(model.modules())
+    params = list(model.named_parameters())
+    if grads:
+        generator = torch.Generator().manual_seed(seed + 3)
+        for _, p in params:
+            p.grad = torch.randn(p.shape, generator=generator, dtype=p.dtype)
+    grads_before = [None if p.grad is None else p.grad.clone() for _, p in params]
+    settings = [p.requires_grad for _, p in params]
+    values_before = [p.detach().clone() for _, p in params]
+    modes = [m.training for m in modules]
+    x = args[0] if args else np.zeros(0)
+    x_before = x.clone() if isinstance(x, torch.Tensor) else np.array(x, copy=True)
+    passes = []
+
+    def watch(module, inputs):
+        passes.append({"training": [m.training for m in modules], "grad": torch.is_grad_enabled()})
+
+    handle = model.register_forward_pre_hook(watch)
+    hooks_before = _hook_count(model)
+    report = {}
+    try:
+        torch.manual_seed(seed + 1)
+        report["value"] = function(model, *args, **kwargs)
+        report["raised"] = None
+    except Exception as exc:
+        if not raises or isinstance(exc, NotImplementedError):
+            raise
+        report["raised"] = type(exc).__name__
+    finally:
+        hooks_after = _hook_count(model)
+        handle.remove()
+    changed_input = (not torch.equal(x_before, x)) if isinstance(x, torch.Tensor) else \
+        not np.array_equal(x_before, np.asarray(x))
+    report.update({
+        "hooks_left": hooks_after - hooks_before,
+        "training_after": [m.training for m in modules],
+        "modes_before": modes,
+        "passes": passes,
+        "grads_changed": sorted(name for (name, p), g in zip(params, grads_before)
+                                if (g is None) != (p.grad is None)
+                                or (g is not None and not torch.equal(g, p.grad))),
+        "settings_changed": sorted(name for (name, p), flag in zip(params, settings)
+                                   if p.requires_grad != flag),
+        "weights_changed": sorted(name for (name, p), v in zip(params, values_before)
+                                  if not torch.equal(v, p.detach())),
+        "input_changed": bool(changed_input),
+    })
+    return report
+
+
+def _plain(value):
+    """What an interpretation function returned, as data: tensors become arrays (with a note
+    of whether they still hang on the graph), dicts keep their keys in order."""
+    torch = _torch()
+    if isinstance(value, torch.Tensor):
+        return {"tensor": to_array(value), "dtype": str(value.dtype),
+                "attached": bool(value.requires_grad or value.grad_fn is not None)}
+    if isinstance(value, dict):
+        return {"dict": [[k, _plain(v)] for k, v in value.items()]}
+    return value
+
+
+def activations_on(function, spec, x, layers=None, train=True, raises=False, tensor=False,
+                   seed=SEED):
+    """Runs your ``capture_activations(model, x, layers)`` on a small network and watches it.
+
+    The network is made from ``spec`` (in train mode if ``train``; with batch norm and dropout,
+    so that eval mode matters) under a fixed seed. Returns the captured outputs (as arrays,
+    each with whether it is still attached to a graph), the hooks left on the model, every
+    forward pass's mode and the model's mode after the call.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, train=train)
+    x = as_tensor(x) if tensor else np.array(x, dtype=np.float32)
+    kwargs = {} if layers is None else {"layers": layers}
+    report = _watched_call(function, model, (x,), kwargs, raises=raises, seed=seed)
+    if "value" in report:
+        report["value"] = _plain(report["value"])
+    return report
+
+
+def fields_on(function, spec, seed=SEED):
+    """Your ``receptive_fields(model)`` on a network made from ``spec``, and whether the model
+    was left as it was."""
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec)
+    report = _watched_call(function, model, (), {}, seed=seed)
+    return {"value": report["value"], "hooks_left": report["hooks_left"],
+            "changed": report["weights_changed"] + report["settings_changed"]}
+
+
+def attribution_on(function, spec, x, *args, layer=None, as_module=False, train=True, grads=True,
+                   frozen=(), tensor=False, raises=False, seed=SEED, **kwargs):
+    """Runs your ``saliency(model, x, ...)`` or ``grad_cam(model, x, layer, ...)`` on a small
+    network and watches it: the map, every forward pass's mode, hooks left behind, and the
+    parameters' ``.grad`` (they carry values first, as after training, if ``grads``) and
+    ``requires_grad`` (layers in ``frozen`` frozen first) after the call.
+
+    ``layer`` (for Grad-CAM) is passed as its name, or with ``as_module`` as the module itself.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    model = make_model(spec, frozen=frozen, train=train)
+    x = as_tensor(x) if tensor else np.array(x, dtype=np.float32)
+    if layer is not None:
+        args = (dict(model.named_modules())[layer] if as_module else layer,) + tuple(args)
+    report = _watched_call(function, model, (x, *args), kwargs, raises=raises, grads=grads, seed=seed)
+    if "value" in report:
+        report["value"] = _plain(report["value"])
+    return report

@@ -35,6 +35,12 @@ BUGS = {
     "3.5": ('"specificity": ratio(tn, tn + fp)', '"specificity": ratio(tn, tn + fn)'),
     # never freezes again what an earlier call left trainable
     "4.2": ("    model.requires_grad_(False)\n", ""),
+    # the hooks are left on the model: they run at every later forward pass
+    "5.1": ("        for handle in handles:\n            handle.remove()\n        _restore(modes)\n"
+            "    return {name: outputs[name] for name in names}",
+            "        _restore(modes)\n    return {name: outputs[name] for name in names}"),
+    # the stride forgotten: the jump stays 1
+    "5.2": ("return r + (k - 1) * d * j, j * s", "return r + (k - 1) * d * j, j"),
 }
 #: Code that takes the grader down with it, if the grader let it: exercise -> (old, new).
 DISASTERS = {

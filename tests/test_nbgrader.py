@@ -38,9 +38,9 @@ def graded_class(tmp_path_factory):
     return students, autograde_class(root, 1, students, COURSE), root
 
 
-@pytest.fixture(scope="module", params=[2, 3, 4], ids=lambda n: f"lesson{n}")
+@pytest.fixture(scope="module", params=[2, 3, 4, 5], ids=lambda n: f"lesson{n}")
 def graded_torch_lesson(request, tmp_path_factory):
-    """Lessons 2-4 (PyTorch models, training, transfer; graded through probes) through the same
+    """Lessons 2-5 (PyTorch models, training, transfer, interpretation; graded through probes) through the same
     round trip: the reference, blank stubs, and plausible bugs."""
     lesson = request.param
     by_name = {s.name: s for s in demo_class(lesson, COURSE)}
