@@ -8,6 +8,11 @@ module             what it holds                                                
 =================  ==========================================================  ==========
 ``preprocess``     the Kachuee beat-extraction scheme (exercises 1.1-1.8)      1
 ``models``         the two CNNs and their parts (exercises 2.1-2.5)             2
+``train``          class weights, the training loop, metrics (3.1-3.6)         3
+``transfer``       a new head, freezing layers (exercises 4.1-4.2)             4
+``interpret``      hooks, receptive fields, saliency, Grad-CAM (5.1-5.5)       5
+``training``       device, loaders, ``fit``, live curves, checkpoints          ready-made
+``explorers``      the ipywidgets explorers of lesson 5                        ready-made
 ``data``           MIT-BIH / PTB records, beat datasets, Kaggle CSVs, splits,  ready-made
                    downloads and the synthetic ECG generator
 ``plots``          the figures the lessons draw                                 ready-made

@@ -313,4 +313,20 @@ def format_table(rows: list[dict], columns: list[str], headers: list[str] | None
     return "\n".join([line(headers), rule] + [line(r) for r in cells])
 
 
-__all__ = ["format_table", "lengths_through", "parameter_table", "shape_trace", "trace_layers"]
+def layer_names(model) -> list[str]:
+    """The names of the modules directly in ``model.features`` and ``model.classifier``, in order:
+    ``features.0`` (the first convolution), ``features.1`` ... ``features.5`` (the residual
+    blocks), ``classifier.0`` ... ``classifier.4`` for KachueeNet. "The layers" of a network, for
+    lesson 5's ``capture_activations`` and the explorers."""
+    names = []
+    for part in ("features", "classifier"):
+        module = getattr(model, part, None)
+        if module is not None:
+            names += [f"{part}.{name}" for name, _ in module.named_children()]
+    if not names:
+        raise ValueError(f"model: a {type(model).__name__} has neither features nor classifier")
+    return names
+
+
+__all__ = ["format_table", "layer_names", "lengths_through", "parameter_table", "shape_trace",
+           "trace_layers"]

@@ -38,3 +38,19 @@ def test_lessons_run_to_the_end(fresh, which, grading):
     assert results, "no lesson notebook found"
     for result in results:
         assert result["ok"], f"lesson {result['lesson']}: {result['error']}"
+
+
+def test_lesson5_runs_under_colabs_ipywidgets(fresh, monkeypatch):
+    """Colab pins ipywidgets 7.7.1: lesson 5's explorers must run there too (the kernel gets a
+    small second environment with 7.7.1 first on its path, see tests/widget_kernel.py)."""
+    from .widget_kernel import IPYWIDGETS7, WidgetsUnavailable, ipywidgets7_env
+
+    try:
+        env = ipywidgets7_env()
+    except WidgetsUnavailable as exc:
+        pytest.skip(f"ipywidgets {IPYWIDGETS7} could not be installed: {exc}")
+    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
+    notebooks, _ = fresh
+    results = run_lessons(SOLUTIONS, grading=True, lessons=[5], notebooks=notebooks)
+    assert [r["lesson"] for r in results] == [5]
+    assert results[0]["ok"], results[0]["error"]

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F  # noqa: F401 (the stubs do not use it yet; grad_cam does)
 from torch import nn
 
+from .architecture import layer_names   # "the layers": the modules in features and classifier
+
 
 def _beats(model: nn.Module, x) -> torch.Tensor:
     """``x`` as a float tensor of shape ``(N, 1, L)`` on the model's device and dtype (a copy)."""
@@ -59,20 +61,6 @@ def _restore(modes: list[tuple[nn.Module, bool]]) -> None:
         module.training = training
 
 
-def default_layers(model: nn.Module) -> list[str]:
-    """The names of the modules directly in ``model.features`` and ``model.classifier``, in order.
-
-    For ``KachueeNet``: ``features.0`` (the first convolution), ``features.1`` ...
-    ``features.5`` (the residual blocks), ``classifier.0`` ... ``classifier.4``.
-    """
-    names = []
-    for part in ("features", "classifier"):
-        module = getattr(model, part, None)
-        if module is not None:
-            names += [f"{part}.{name}" for name, _ in module.named_children()]
-    return names
-
-
 def capture_activations(model: nn.Module, x, layers=None) -> dict[str, torch.Tensor]:
     """The output of each chosen layer for the beats ``x``, caught with forward hooks.
 
@@ -82,7 +70,7 @@ def capture_activations(model: nn.Module, x, layers=None) -> dict[str, torch.Ten
     remove the hooks again, whatever happens.
 
     APPROACH:
-    1. ``layers`` defaults to ``default_layers(model)``; ``dict(model.named_modules())`` maps
+    1. ``layers`` defaults to ``layer_names(model)``; ``dict(model.named_modules())`` maps
        each name to its module (an unknown name: ``KeyError`` naming it).
     2. For each, ``module.register_forward_hook(hook)``: torch calls
        ``hook(module, inputs, output)`` after the module's forward; store ``output.detach()``
@@ -124,7 +112,7 @@ def capture_activations(model: nn.Module, x, layers=None) -> dict[str, torch.Ten
         convolutional layer, ``(N, units)`` for a dense one.
     """
     ### BEGIN SOLUTION
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     outputs, handles, modes = {}, [], _modes(model)
 

@@ -1,6 +1,6 @@
 """The teeth of the lesson-5 checks: proof that they tell right from wrong (see lesson 1's
 ``teeth.py`` for the format). Each source is Python appended to the reference ``interpret.py``
-(which imports ``np``, ``torch``, ``F`` and ``nn`` and defines the helpers ``default_layers``,
+(which imports ``np``, ``torch``, ``F`` and ``nn`` and defines the helpers ``layer_names``,
 ``_beats``, ``_targets``, ``_modes`` and ``_restore``); its definition replaces the reference
 one (the later ``def`` wins).
 """
@@ -60,7 +60,7 @@ class _Recorder:
 
 def capture_activations(model, x, layers=None):
     everything = dict(model.named_modules())
-    names = default_layers(model) if layers is None else layers
+    names = layer_names(model) if layers is None else layers
     if any(n not in everything for n in names):
         raise KeyError(f"unknown layers: {[n for n in names if n not in everything]}")
     modes = [(m, m.training) for m in model.modules()]
@@ -283,7 +283,7 @@ WRONG = {
     "5.1": [
         ("never removes its hooks", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
@@ -299,7 +299,7 @@ def capture_activations(model, x, layers=None):
 '''),
         ("removes its hooks only when the forward pass succeeds", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
@@ -317,7 +317,7 @@ def capture_activations(model, x, layers=None):
 '''),
         ("runs the model in train mode (dropout and batch statistics)", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
@@ -334,7 +334,7 @@ def capture_activations(model, x, layers=None):
 '''),
         ("leaves the model in eval mode", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
@@ -352,7 +352,7 @@ def capture_activations(model, x, layers=None):
 '''),
         ("keeps the outputs attached to the graph", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
@@ -370,7 +370,7 @@ def capture_activations(model, x, layers=None):
 '''),
         ("a lambda in a loop: every hook stores under the last name", '''
 def capture_activations(model, x, layers=None):
-    names = default_layers(model) if layers is None else list(layers)
+    names = layer_names(model) if layers is None else list(layers)
     modules = dict(model.named_modules())
     if any(n not in modules for n in names):
         raise KeyError(names)
