@@ -16,10 +16,14 @@ and three explorers that wire them to core ipywidgets (``Dropdown``, ``IntSlider
 passes in the functions to draw with (``capture=``, ``saliency=`` ...): the student's exercises
 of :mod:`ecglab.interpret` or the reference's.
 
-Every explorer is an :class:`Explorer`. A control change redraws into its ``Output``: the Output
-is cleared (``clear_output(wait=True)``), the new figure goes in as one PNG (rendered here, so it
-does not depend on the matplotlib backend or on ``%matplotlib inline``), and nothing else stays
-open. An exception in a callback becomes one line in the Output ("✗ capture_activations raised
+Every explorer is an :class:`Explorer`. A control change redraws into its ``Output``: the
+Output's ``outputs`` are replaced, in one assignment, by the new figure as one PNG (rendered here,
+so it does not depend on the matplotlib backend or on ``%matplotlib inline``), and nothing else
+stays open. The kernel sets the outputs itself rather than capturing them with ``with output:``:
+a captured output makes a front end send the widget's state back while a cell runs, which
+nbclient (nbconvert, nbgrader) does on the channel where it waits for the cell's reply, and now
+and then that wait never ends (jupyter/nbclient#312); one assignment also never shows an empty
+Output between two figures. An exception in a callback becomes one line in the Output ("✗ capture_activations raised
 ValueError: ..."); the next control change draws again.
 
 Without a widget front end (nbconvert HTML, GitHub, CI logs) an explorer still shows its figure:
@@ -211,6 +215,11 @@ def step_positions(model, length: int = BEAT_LENGTH) -> dict[str, tuple[float, f
 
 def _png_bundle(png: bytes, text: str) -> dict:
     return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text}
+
+
+def _stream(text: str) -> dict:
+    """An Output widget's output entry for one line of text (as ``print`` would make it)."""
+    return {"output_type": "stream", "name": "stdout", "text": text + "\n"}
 
 
 def _widget_view(widget) -> dict:
@@ -693,27 +702,24 @@ class Explorer:
     def refresh(self, changed: str | None = None) -> bool:
         """Redraw into the output; returns whether a figure was drawn (else the output holds the
         error line). ``changed`` names the control that moved (None: all may have)."""
-        from IPython.display import clear_output, display
-        with self.output:
-            clear_output(wait=True)   # the old figure goes when the new one (or the error) comes
-            try:
-                if self._adjust is not None:
-                    self._holding += 1   # the controls it moves must not redraw on their own
-                    try:
-                        with _one_torch_thread():
-                            self._adjust(changed)
-                    finally:
-                        self._holding -= 1
-                figure = self._render({}, into=self._drawn if self._reuse else None)
-                png = figure_png(figure)
-            except Exception as exc:
-                self.exception, self.error = exc, _error_line(exc)
-                self._drawn.clear()    # maybe half redrawn: the next redraws start afresh
-                print(self.error)
-                return False
-            if self.note:
-                print(self.note)
-            display(_png_bundle(png, f"<{self.title}: figure>"), raw=True)
+        try:
+            if self._adjust is not None:
+                self._holding += 1   # the controls it moves must not redraw on their own
+                try:
+                    with _one_torch_thread():
+                        self._adjust(changed)
+                finally:
+                    self._holding -= 1
+            figure = self._render({}, into=self._drawn if self._reuse else None)
+            png = figure_png(figure)
+        except Exception as exc:
+            self.exception, self.error = exc, _error_line(exc)
+            self._drawn.clear()    # maybe half redrawn: the next redraws start afresh
+            self.output.outputs = (_stream(self.error),)
+            return False
+        shown = (_stream(self.note),) if self.note else ()
+        self.output.outputs = shown + ({"output_type": "display_data", "metadata": {},
+                                        "data": _png_bundle(png, f"<{self.title}: figure>")},)
         self.figure, self.png, self.error, self.exception = figure, png, None, None
         if self._reuse and not any(f is figure for f in self._drawn):
             self._drawn = self._drawn[-15:] + [figure]   # one per layout: at most a few
