@@ -36,7 +36,7 @@ BUGS = {
     # never freezes again what an earlier call left trainable
     "4.2": ("    model.requires_grad_(False)\n", ""),
     # the hooks are left on the model: they run at every later forward pass
-    "5.1": ("        for handle in handles:\n            handle.remove()\n        _restore(modes)\n"
+    "5.1": ("        for hook in handles:\n            hook.remove()\n        _restore(modes)\n"
             "    return {name: outputs[name] for name in names}",
             "        _restore(modes)\n    return {name: outputs[name] for name in names}"),
     # the stride forgotten: the jump stays 1

@@ -1,6 +1,6 @@
 # Exercise module of lesson 5: write your code where it says YOUR CODE HERE.
 # Made from solutions/ecglab/interpret.py by `python -m autograder generate`, which
-# never replaces a copy you have edited. (fingerprint ca602c1d2828)
+# never replaces a copy you have edited. (fingerprint 332d02b594c7)
 """Lesson 5 — opening the network up: what each layer computes, and where it looks.
 
 A trained ``KachueeNet`` is a stack of functions. This module holds the tools that show them:
@@ -276,7 +276,8 @@ def top_activating(activations, channel: int, k: int) -> np.ndarray:
        ``(N, C, L)`` — or ``(N, C)`` for a dense layer, where a "channel" is one unit and there
        is nothing to average.
     2. The channel's mean over time: ``a[:, channel].mean(axis=-1)`` (``(N, C, L)``), shape ``(N,)``.
-    3. Refuse a ``channel`` outside ``0..C-1`` and a ``k`` outside ``1..N`` with ``ValueError``.
+    3. Refuse activations of any other shape, a ``channel`` outside ``0..C-1`` and a ``k``
+       outside ``1..N`` with ``ValueError``.
     4. Sort descending and keep the first ``k``: ``np.argsort(-means, kind="stable")[:k]``
        (beats with equal means may come in either order).
 

@@ -124,11 +124,11 @@ def capture_activations(model: nn.Module, x, layers=None) -> dict[str, torch.Ten
             handles.append(modules[name].register_forward_hook(
                 lambda m, i, o, name=name: keep(m, i, o, name)))
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad():          # only looking: no graph to keep
             model(_beats(model, x))
     finally:
-        for handle in handles:
-            handle.remove()
+        for hook in handles:
+            hook.remove()
         _restore(modes)
     return {name: outputs[name] for name in names}
     ### END SOLUTION
@@ -342,7 +342,8 @@ def top_activating(activations, channel: int, k: int) -> np.ndarray:
        ``(N, C, L)`` — or ``(N, C)`` for a dense layer, where a "channel" is one unit and there
        is nothing to average.
     2. The channel's mean over time: ``a[:, channel].mean(axis=-1)`` (``(N, C, L)``), shape ``(N,)``.
-    3. Refuse a ``channel`` outside ``0..C-1`` and a ``k`` outside ``1..N`` with ``ValueError``.
+    3. Refuse activations of any other shape, a ``channel`` outside ``0..C-1`` and a ``k``
+       outside ``1..N`` with ``ValueError``.
     4. Sort descending and keep the first ``k``: ``np.argsort(-means, kind="stable")[:k]``
        (beats with equal means may come in either order).
 

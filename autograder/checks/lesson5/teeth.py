@@ -244,6 +244,8 @@ def grad_cam(model, x, layer, target=None):
         '''
 def top_activating(activations, channel, k):
     a = torch.as_tensor(np.asarray(activations.detach().cpu() if isinstance(activations, torch.Tensor) else activations))
+    if a.dim() not in (2, 3):
+        raise ValueError(f"activations of shape {tuple(a.shape)}: expected (N, C, L) or (N, C)")
     if not 0 <= channel < a.shape[1]:
         raise ValueError("channel out of range")
     if not 1 <= k <= a.shape[0]:
@@ -259,6 +261,8 @@ def top_activating(activations, channel, k):
     if isinstance(activations, torch.Tensor):
         activations = activations.detach().cpu().numpy()
     a = np.asarray(activations, dtype=np.float64)
+    if a.ndim < 2 or a.ndim > 3:
+        raise ValueError("activations must be (N, C, L) or (N, C)")
     n, c = a.shape[0], a.shape[1]
     if channel < 0 or channel >= c or k < 1 or k > n:
         raise ValueError(f"channel {channel} or k {k} out of range")
@@ -270,6 +274,8 @@ def top_activating(activations, channel, k):
         '''
 def top_activating(activations, channel, k):
     a = activations.numpy() if isinstance(activations, torch.Tensor) else np.asarray(activations)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"{a.ndim}-D activations; expected 2-D or 3-D")
     if a.ndim == 2:
         a = a[:, :, None]
     if not (0 <= channel < a.shape[1] and 0 < k <= a.shape[0]):
